@@ -1,0 +1,75 @@
+# pg_pprl top-level Makefile.
+#
+#   make                 build the extension
+#   make install         install it into the system's PostgreSQL 15 (root)
+#   make installcheck    build, stage-install, start a throwaway cluster as a
+#                        non-root user on a private socket, run regress/
+#   make check-kernels   every SIMD kernel path against the reference (ASan/UBSan)
+#   make fuzz            libFuzzer runs over the text and binary CLK parsers
+#   make test            all of the above test targets (the README's test command)
+#   make bench           kernel and SQL throughput, per path, with baselines
+#   make demo            the main job on the embedded default
+#
+# Every target works as root (CI) and as an ordinary user.
+
+PG_CONFIG ?= pg_config
+PG_BINDIR := $(shell $(PG_CONFIG) --bindir)
+PG_PGXS_DIR := $(dir $(shell $(PG_CONFIG) --pgxs))
+PG_REGRESS := $(PG_PGXS_DIR)../../src/test/regress/pg_regress
+SHARED_DATA ?= $(abspath ../shared/data)
+CC ?= cc
+CLANG ?= clang
+FUZZ_SECONDS ?= 20
+
+# Kernel requirement for check-kernels: on a CPU that has AVX-512 VPOPCNTDQ
+# the test must exercise it (so a broken detector cannot skip it silently).
+REQUIRE_PATHS := $(shell grep -qw avx512_vpopcntdq /proc/cpuinfo 2>/dev/null && echo "--require avx512") \
+	$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo "--require avx2")
+
+REGRESS_TESTS := $(basename $(notdir $(wildcard regress/sql/*.sql)))
+KERNEL_SRCS := $(wildcard pg_pprl/src/kernels/*.c)
+SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer
+
+.PHONY: all install installcheck check-kernels fuzz test bench demo clean
+
+all:
+	$(MAKE) -C pg_pprl
+
+install: all
+	$(MAKE) -C pg_pprl install
+
+# Stage-install into a temp dir, start a private cluster that loads the
+# extension from there, run pg_regress, always stop the cluster.
+installcheck: all
+	@set -e; tmp=$$(mktemp -d /tmp/pprl-check.XXXXXX); chmod 755 $$tmp; \
+	trap 'scripts/pgtmp.sh stop '$$tmp'/pg; rm -rf '$$tmp'' EXIT; \
+	$(MAKE) -s -C pg_pprl install DESTDIR=$$tmp/stage >/dev/null; \
+	eval "export $$(scripts/pgtmp.sh start $$tmp/pg $$tmp/stage)"; \
+	mkdir -p build/regress; \
+	PPRL_SHARED_DATA=$(SHARED_DATA) $(PG_REGRESS) --bindir=$(PG_BINDIR) \
+		--inputdir=regress --outputdir=build/regress --dbname=pprl_regress \
+		$(REGRESS_TESTS) || { cat build/regress/regression.diffs; exit 1; }
+
+build/kernel_test: pg_pprl/test/kernel_test.c $(KERNEL_SRCS)
+	@mkdir -p build
+	$(CC) $(SAN_FLAGS) -o $@ $^
+
+check-kernels: build/kernel_test
+	build/kernel_test $(REQUIRE_PATHS)
+
+fuzz:
+	$(MAKE) -C pg_pprl/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
+
+test: check-kernels installcheck fuzz
+
+bench: all
+	scripts/bench.sh
+
+demo: all
+	scripts/demo.sh
+
+clean:
+	$(MAKE) -C pg_pprl clean
+	$(MAKE) -C pg_pprl/fuzz clean
+	rm -rf build

@@ -1,0 +1,188 @@
+-- pg_pprl 0.1.0: the clk type, similarity functions and operators.
+\echo Use "CREATE EXTENSION pg_pprl" to load this file. \quit
+
+-- ---------------------------------------------------------------- type --
+
+CREATE TYPE clk;
+
+CREATE FUNCTION clk_in(cstring, oid, integer) RETURNS clk
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_out(clk) RETURNS cstring
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_recv(internal, oid, integer) RETURNS clk
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_send(clk) RETURNS bytea
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_typmod_in(cstring[]) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_typmod_out(integer) RETURNS cstring
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE clk (
+	INPUT = clk_in,
+	OUTPUT = clk_out,
+	RECEIVE = clk_recv,
+	SEND = clk_send,
+	TYPMOD_IN = clk_typmod_in,
+	TYPMOD_OUT = clk_typmod_out,
+	STORAGE = external
+);
+
+COMMENT ON TYPE clk IS 'CLK: a Bloom-filter record encoding, 8 to 65536 bits (a multiple of 8), base64 text as clkhash writes it, popcount cached';
+COMMENT ON FUNCTION clk_in(cstring, oid, integer) IS 'I/O';
+COMMENT ON FUNCTION clk_out(clk) IS 'I/O';
+COMMENT ON FUNCTION clk_recv(internal, oid, integer) IS 'I/O';
+COMMENT ON FUNCTION clk_send(clk) IS 'I/O';
+COMMENT ON FUNCTION clk_typmod_in(cstring[]) IS 'I/O';
+COMMENT ON FUNCTION clk_typmod_out(integer) IS 'I/O';
+
+-- --------------------------------------------------------------- casts --
+
+CREATE FUNCTION clk(clk, integer, boolean) RETURNS clk
+	AS 'MODULE_PATHNAME', 'clk_enforce_typmod' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION clk(clk, integer, boolean) IS 'length coercion: reject values whose length differs from clk(n)';
+CREATE CAST (clk AS clk) WITH FUNCTION clk(clk, integer, boolean) AS IMPLICIT;
+
+CREATE FUNCTION clk_to_bytea(clk) RETURNS bytea
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_from_bytea(bytea) RETURNS clk
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_to_varbit(clk) RETURNS varbit
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_from_varbit(varbit) RETURNS clk
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION clk_to_bytea(clk) IS 'cast clk to bytea: the raw bytes';
+COMMENT ON FUNCTION clk_from_bytea(bytea) IS 'cast bytea to clk: 1 to 8192 raw bytes';
+COMMENT ON FUNCTION clk_to_varbit(clk) IS 'cast clk to bit/varbit, same bit order';
+COMMENT ON FUNCTION clk_from_varbit(varbit) IS 'cast bit/varbit to clk: length a multiple of 8, 8 to 65536 bits';
+
+CREATE CAST (clk AS bytea) WITH FUNCTION clk_to_bytea(clk);
+CREATE CAST (bytea AS clk) WITH FUNCTION clk_from_bytea(bytea) AS ASSIGNMENT;
+CREATE CAST (clk AS varbit) WITH FUNCTION clk_to_varbit(clk);
+CREATE CAST (varbit AS clk) WITH FUNCTION clk_from_varbit(varbit) AS ASSIGNMENT;
+CREATE CAST (clk AS bit) WITH FUNCTION clk_to_varbit(clk);
+CREATE CAST (bit AS clk) WITH FUNCTION clk_from_varbit(varbit) AS ASSIGNMENT;
+
+-- ----------------------------------------------------------- functions --
+
+CREATE FUNCTION clk_popcount(clk) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_length(clk) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dice(clk, clk) RETURNS float8
+	AS 'MODULE_PATHNAME', 'clk_dice' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION tanimoto(clk, clk) RETURNS float8
+	AS 'MODULE_PATHNAME', 'clk_tanimoto' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION hamming(clk, clk) RETURNS integer
+	AS 'MODULE_PATHNAME', 'clk_hamming' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION clk_popcount(clk) IS 'number of set bits (cached in the value)';
+COMMENT ON FUNCTION clk_length(clk) IS 'length in bits';
+COMMENT ON FUNCTION dice(clk, clk) IS 'Dice coefficient 2|A and B| / (|A| + |B|), as anonlink computes it; 0 for two empty CLKs';
+COMMENT ON FUNCTION tanimoto(clk, clk) IS 'Tanimoto (Jaccard) coefficient |A and B| / |A or B|; 0 for two empty CLKs';
+COMMENT ON FUNCTION hamming(clk, clk) IS 'Hamming distance: number of differing bits';
+
+-- ----------------------------------------------------------- operators --
+
+CREATE FUNCTION clk_dice_match(clk, clk) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION clk_dice_match(clk, clk) IS 'implementation of %: dice >= pprl.dice_threshold (stable: reads the setting)';
+CREATE OPERATOR % (
+	LEFTARG = clk, RIGHTARG = clk, PROCEDURE = clk_dice_match,
+	COMMUTATOR = '%', RESTRICT = matchingsel, JOIN = matchingjoinsel
+);
+COMMENT ON OPERATOR % (clk, clk) IS 'Dice similarity at or above pprl.dice_threshold';
+
+CREATE FUNCTION clk_dice_distance(clk, clk) RETURNS float8
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION clk_dice_distance(clk, clk) IS 'implementation of <->: 1 - dice';
+CREATE OPERATOR <-> (
+	LEFTARG = clk, RIGHTARG = clk, PROCEDURE = clk_dice_distance, COMMUTATOR = '<->'
+);
+COMMENT ON OPERATOR <-> (clk, clk) IS 'Dice distance 1 - dice(a, b), for ORDER BY ... LIMIT k';
+
+CREATE FUNCTION clk_and(clk, clk) RETURNS clk
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_or(clk, clk) RETURNS clk
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION clk_and(clk, clk) IS 'bitwise AND of two CLKs of equal length';
+COMMENT ON FUNCTION clk_or(clk, clk) IS 'bitwise OR of two CLKs of equal length';
+CREATE OPERATOR & (LEFTARG = clk, RIGHTARG = clk, PROCEDURE = clk_and, COMMUTATOR = '&');
+CREATE OPERATOR | (LEFTARG = clk, RIGHTARG = clk, PROCEDURE = clk_or, COMMUTATOR = '|');
+COMMENT ON OPERATOR & (clk, clk) IS 'bitwise AND';
+COMMENT ON OPERATOR | (clk, clk) IS 'bitwise OR';
+
+CREATE FUNCTION clk_eq(clk, clk) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_ne(clk, clk) RETURNS boolean
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_cmp(clk, clk) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_hash(clk) RETURNS integer
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_hash_extended(clk, bigint) RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION clk_eq(clk, clk) IS 'implementation of =: same length and bits';
+COMMENT ON FUNCTION clk_ne(clk, clk) IS 'implementation of <>';
+COMMENT ON FUNCTION clk_cmp(clk, clk) IS 'btree support: order by length, then bits';
+COMMENT ON FUNCTION clk_hash(clk) IS 'hash support';
+COMMENT ON FUNCTION clk_hash_extended(clk, bigint) IS 'hash support (extended, for partitioning)';
+
+CREATE OPERATOR = (
+	LEFTARG = clk, RIGHTARG = clk, PROCEDURE = clk_eq, COMMUTATOR = '=', NEGATOR = '<>',
+	RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES
+);
+CREATE OPERATOR <> (
+	LEFTARG = clk, RIGHTARG = clk, PROCEDURE = clk_ne, COMMUTATOR = '<>', NEGATOR = '=',
+	RESTRICT = neqsel, JOIN = neqjoinsel
+);
+COMMENT ON OPERATOR = (clk, clk) IS 'equal: same length and bits';
+COMMENT ON OPERATOR <> (clk, clk) IS 'not equal';
+
+-- Ordering operators exist only to give = a btree opclass (DISTINCT,
+-- GROUP BY, merge joins); the order itself is by length, then bits.
+CREATE FUNCTION clk_lt(clk, clk) RETURNS boolean
+	AS 'SELECT clk_cmp($1, $2) < 0' LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_le(clk, clk) RETURNS boolean
+	AS 'SELECT clk_cmp($1, $2) <= 0' LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_gt(clk, clk) RETURNS boolean
+	AS 'SELECT clk_cmp($1, $2) > 0' LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION clk_ge(clk, clk) RETURNS boolean
+	AS 'SELECT clk_cmp($1, $2) >= 0' LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION clk_lt(clk, clk) IS 'implementation of <';
+COMMENT ON FUNCTION clk_le(clk, clk) IS 'implementation of <=';
+COMMENT ON FUNCTION clk_gt(clk, clk) IS 'implementation of >';
+COMMENT ON FUNCTION clk_ge(clk, clk) IS 'implementation of >=';
+CREATE OPERATOR < (LEFTARG = clk, RIGHTARG = clk, PROCEDURE = clk_lt, COMMUTATOR = '>', NEGATOR = '>=', RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+CREATE OPERATOR <= (LEFTARG = clk, RIGHTARG = clk, PROCEDURE = clk_le, COMMUTATOR = '>=', NEGATOR = '>', RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+CREATE OPERATOR > (LEFTARG = clk, RIGHTARG = clk, PROCEDURE = clk_gt, COMMUTATOR = '<', NEGATOR = '<=', RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+CREATE OPERATOR >= (LEFTARG = clk, RIGHTARG = clk, PROCEDURE = clk_ge, COMMUTATOR = '<=', NEGATOR = '<', RESTRICT = scalargesel, JOIN = scalargejoinsel);
+COMMENT ON OPERATOR < (clk, clk) IS 'less than (by length, then bits)';
+COMMENT ON OPERATOR <= (clk, clk) IS 'less than or equal (by length, then bits)';
+COMMENT ON OPERATOR > (clk, clk) IS 'greater than (by length, then bits)';
+COMMENT ON OPERATOR >= (clk, clk) IS 'greater than or equal (by length, then bits)';
+
+CREATE OPERATOR CLASS clk_ops DEFAULT FOR TYPE clk USING btree AS
+	OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >,
+	FUNCTION 1 clk_cmp(clk, clk);
+CREATE OPERATOR CLASS clk_hash_ops DEFAULT FOR TYPE clk USING hash AS
+	OPERATOR 1 =,
+	FUNCTION 1 clk_hash(clk),
+	FUNCTION 2 clk_hash_extended(clk, bigint);
+
+-- ---------------------------------------------------------- aggregates --
+
+CREATE AGGREGATE bit_or(clk) (
+	SFUNC = clk_or, STYPE = clk, COMBINEFUNC = clk_or, PARALLEL = SAFE
+);
+CREATE AGGREGATE bit_and(clk) (
+	SFUNC = clk_and, STYPE = clk, COMBINEFUNC = clk_and, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE bit_or(clk) IS 'bitwise OR of all non-null CLKs (equal lengths)';
+COMMENT ON AGGREGATE bit_and(clk) IS 'bitwise AND of all non-null CLKs (equal lengths)';
+
+-- ------------------------------------------------------------ settings --
+
+CREATE FUNCTION pprl_simd_info(OUT path text, OUT supported boolean, OUT active boolean)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprl_simd_info() IS 'popcount kernel paths: which this CPU supports and which pprl.simd made active';

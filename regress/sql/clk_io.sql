@@ -1,0 +1,2 @@
+CREATE EXTENSION pg_pprl;
+SELECT 'AQ=='::clk, clk_length('AQ=='), clk_popcount('AQ==');

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# pgtmp.sh: a throwaway PostgreSQL 15 cluster on a private socket.
+#
+#   pgtmp.sh start DIR [EXTENSION_DESTDIR]   initdb + start; prints PGHOST/PGPORT/PGUSER
+#   pgtmp.sh stop DIR                        stop and remove DIR
+#
+# PostgreSQL refuses to run as root, so under root the cluster runs as an
+# unprivileged OS user (PPRL_PG_OS_USER, default "postgres", created when
+# missing); an ordinary user runs it as themselves.  The server listens on
+# a Unix socket inside DIR only (no TCP), with trust auth for the bootstrap
+# superuser "postgres".  EXTENSION_DESTDIR, when given, is where a staged
+# `make install DESTDIR=...` put pg_pprl (Debian's extension_destdir), so
+# tests need no write access to the system's PostgreSQL directories.
+set -euo pipefail
+
+PG_BINDIR=${PG_BINDIR:-$("${PG_CONFIG:-pg_config}" --bindir)}
+PORT=${PPRL_PG_PORT:-5432}
+
+# Run a command as the cluster's OS user.
+as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u "$OWNER" -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# Pick the OS user that owns the cluster, creating it under root if needed.
+pick_owner() {
+	if [ "$(id -u)" -eq 0 ]; then
+		OWNER=${PPRL_PG_OS_USER:-postgres}
+		id "$OWNER" >/dev/null 2>&1 || useradd --system --no-create-home "$OWNER"
+	else
+		OWNER=$(id -un)
+	fi
+}
+
+start() {
+	local dir=$1 destdir=${2:-}
+	pick_owner
+	mkdir -p "$dir/sock"
+	[ "$(id -u)" -eq 0 ] && chown -R "$OWNER" "$dir"
+	chmod 700 "$dir"
+	as_owner "$PG_BINDIR/initdb" -D "$dir/data" -U postgres --auth=trust \
+		--no-sync -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
+		{ cat "$dir/initdb.log" >&2; exit 1; }
+	{
+		echo "listen_addresses = ''"
+		echo "unix_socket_directories = '$dir/sock'"
+		echo "port = $PORT"
+		echo "fsync = off"
+		echo "max_parallel_workers_per_gather = 2"
+		echo "lc_messages = 'C'"
+		[ -n "$destdir" ] && echo "extension_destdir = '$destdir'"
+	} | as_owner tee -a "$dir/data/postgresql.conf" >/dev/null
+	as_owner "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
+		{ cat "$dir/server.log" >&2; exit 1; }
+	echo "PGHOST=$dir/sock PGPORT=$PORT PGUSER=postgres"
+}
+
+stop() {
+	local dir=$1
+	pick_owner
+	if [ -f "$dir/data/postmaster.pid" ]; then
+		as_owner "$PG_BINDIR/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+	fi
+	rm -rf "$dir"
+}
+
+case "${1:-}" in
+start) start "$2" "${3:-}" ;;
+stop) stop "$2" ;;
+*) echo "usage: $0 start DIR [EXTENSION_DESTDIR] | stop DIR" >&2; exit 2 ;;
+esac
