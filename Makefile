@@ -49,6 +49,7 @@ installcheck: all
 	mkdir -p build/regress; \
 	PPRL_SHARED_DATA=$(SHARED_DATA) $(PG_REGRESS) --bindir=$(PG_BINDIR) \
 		--inputdir=regress --outputdir=build/regress --dbname=pprl_regress \
+		--load-extension=pg_pprl \
 		$(REGRESS_TESTS) || { cat build/regress/regression.diffs; exit 1; }
 
 build/kernel_test: pg_pprl/test/kernel_test.c $(KERNEL_SRCS)

@@ -93,8 +93,7 @@ clk_b64_decode(const char *s, size_t len, uint8_t *out, size_t *outlen,
 	if (len == 0)
 		return fail(err, CLK_CODEC_EMPTY, 0, 0, 0);
 	if (len > CLK_MAX_B64_LEN)
-		return fail(err, CLK_CODEC_SIZE_RANGE, 0, 0,
-					(int64_t) clk_b64_max_decoded(len) * 8);
+		return fail(err, CLK_CODEC_TEXT_TOO_LONG, 0, 0, (int64_t) len);
 	st = b64_scan(s, len, &npad, err);
 	if (st != CLK_CODEC_OK)
 		return st;
@@ -228,6 +227,10 @@ clk_codec_strerror(const ClkCodecError *err, char *buf, size_t buflen)
 			return snprintf(buf, buflen,
 							"CLK length %lld bits is not a multiple of 8",
 							(long long) err->value);
+		case CLK_CODEC_TEXT_TOO_LONG:
+			return snprintf(buf, buflen,
+							"base64 text of %lld characters is longer than the largest CLK (%d bits, %d characters)",
+							(long long) err->value, CLK_MAX_BITS, (int) CLK_MAX_B64_LEN);
 		case CLK_CODEC_TRUNCATED:
 			return snprintf(buf, buflen,
 							"truncated binary CLK: %lld bytes missing",

@@ -33,7 +33,8 @@ typedef enum ClkCodecStatus
 	CLK_CODEC_NONCANONICAL,		/* pos: unused trailing bits are not zero */
 	CLK_CODEC_SIZE_RANGE,		/* value: bits outside [8, 65536] */
 	CLK_CODEC_SIZE_NOT_BYTES,	/* value: bits not a multiple of 8 */
-	CLK_CODEC_TRUNCATED			/* value: bytes missing from binary input */
+	CLK_CODEC_TRUNCATED,		/* value: bytes missing from binary input */
+	CLK_CODEC_TEXT_TOO_LONG		/* value: characters, more than any CLK needs */
 } ClkCodecStatus;
 
 /* What went wrong and where; positions are 1-based character offsets. */

@@ -49,15 +49,16 @@ clk_check_typmod(int nbits, int32 typmod)
 						nbits, typmod)));
 }
 
-/* Raise an error when two operands differ in length. */
+/* Raise an error when two operands (compared or combined) differ in length. */
 void
 clk_check_same_length(const Clk *a, const Clk *b)
 {
 	if (VARSIZE(a) != VARSIZE(b))
 		ereport(ERROR,
 				(errcode(ERRCODE_STRING_DATA_LENGTH_MISMATCH),
-				 errmsg("cannot compare CLKs of different lengths: %d and %d bits",
-						CLK_NBITS(a), CLK_NBITS(b))));
+				 errmsg("CLK lengths differ: %d and %d bits",
+						CLK_NBITS(a), CLK_NBITS(b)),
+				 errhint("CLKs compared or combined must have the same length.")));
 }
 
 /*
@@ -70,11 +71,15 @@ clk_report_codec_error(const ClkCodecError *err, int sqlstate, const char *input
 	char		msg[256];
 
 	clk_codec_strerror(err, msg, sizeof(msg));
-	if (input)
+	if (input && input[0] != '\0')
 		ereport(ERROR,
 				(errcode(sqlstate),
 				 errmsg("invalid input syntax for type clk: %s", msg),
 				 errdetail("Input starts with \"%.40s\"%s.", input,
 						   strlen(input) > 40 ? "..." : "")));
+	if (input)
+		ereport(ERROR,
+				(errcode(sqlstate),
+				 errmsg("invalid input syntax for type clk: %s", msg)));
 	ereport(ERROR, (errcode(sqlstate), errmsg("invalid clk: %s", msg)));
 }
