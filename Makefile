@@ -12,7 +12,9 @@
 #
 # Every target works as root (CI) and as an ordinary user.
 
-PG_CONFIG ?= pg_config
+# Prefer PostgreSQL 15's own pg_config over whatever is first on PATH.
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+export PG_CONFIG
 PG_BINDIR := $(shell $(PG_CONFIG) --bindir)
 PG_PGXS_DIR := $(dir $(shell $(PG_CONFIG) --pgxs))
 PG_REGRESS := $(PG_PGXS_DIR)../../src/test/regress/pg_regress

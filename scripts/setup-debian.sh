@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# setup-debian.sh: install everything pg_pprl needs on Debian bookworm.
+# Idempotent; runs apt-get through sudo when not root.
+set -euo pipefail
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+
+PACKAGES=(
+	build-essential ca-certificates
+	postgresql-15 postgresql-server-dev-15 postgresql-contrib
+	clang libclang-rt-14-dev llvm
+	util-linux
+)
+
+# Skip apt entirely when everything is already installed (fast re-runs).
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	$SUDO apt-get update -qq
+	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: PostgreSQL $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}'), $(clang --version | head -1)"
