@@ -4,7 +4,7 @@
 #   make install         install it into the system's PostgreSQL 15 (root)
 #   make installcheck    build, stage-install, start a throwaway cluster as a
 #                        non-root user on a private socket, run regress/
-#   make check-kernels   every SIMD kernel path against the reference (ASan/UBSan)
+#   make check-kernels   every SIMD kernel path against the reference (ASan/UBSan, valgrind)
 #   make fuzz            libFuzzer runs over the text and binary CLK parsers
 #   make test            all of the above test targets (the README's test command)
 #   make bench           kernel and SQL throughput, per path, with baselines
@@ -58,8 +58,15 @@ build/kernel_test: pg_pprl/test/kernel_test.c $(KERNEL_SRCS)
 	@mkdir -p build
 	$(CC) $(SAN_FLAGS) -o $@ $^
 
-check-kernels: build/kernel_test
+build/kernel_test_plain: pg_pprl/test/kernel_test.c $(KERNEL_SRCS)
+	@mkdir -p build
+	$(CC) -std=c11 -O1 -g -Wall -Wextra -Werror -o $@ $^
+
+# Under ASan/UBSan on the real CPU (every path it has), then under valgrind,
+# whose virtual CPU lacks AVX-512: that run proves dispatch falls back.
+check-kernels: build/kernel_test build/kernel_test_plain
 	build/kernel_test $(REQUIRE_PATHS)
+	valgrind -q --error-exitcode=1 build/kernel_test_plain
 
 fuzz:
 	$(MAKE) -C pg_pprl/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)

@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(
 	build-essential ca-certificates
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib
-	clang libclang-rt-14-dev llvm
+	clang libclang-rt-14-dev llvm valgrind
 	util-linux
 )
 
