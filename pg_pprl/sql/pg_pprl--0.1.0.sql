@@ -186,3 +186,15 @@ CREATE FUNCTION pprl_simd_info(OUT path text, OUT supported boolean, OUT active 
 	RETURNS SETOF record
 	AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION pprl_simd_info() IS 'popcount kernel paths: which this CPU supports and which pprl.simd made active';
+
+-- ------------------------------------------------------------ matching --
+
+CREATE FUNCTION pprl_candidates(datasets regclass[], threshold float8, k integer DEFAULT NULL)
+	RETURNS TABLE (score float8, ds_a integer, row_a bigint, ds_b integer, row_b bigint)
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL RESTRICTED ROWS 10000;
+COMMENT ON FUNCTION pprl_candidates(regclass[], float8, integer) IS 'candidate pairs with Dice >= threshold across all pairs of datasets (tables or views with row_id bigint, clk clk), in anonlink''s order';
+
+CREATE FUNCTION pprl_greedy_groups(datasets regclass[], threshold float8, k integer DEFAULT NULL)
+	RETURNS TABLE (group_id bigint, ds integer, row_id bigint)
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL RESTRICTED ROWS 10000;
+COMMENT ON FUNCTION pprl_greedy_groups(regclass[], float8, integer) IS 'anonlink''s greedy solution over the candidates: one row per member of each group of two or more';

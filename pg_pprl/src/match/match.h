@@ -1,0 +1,102 @@
+/*
+ * match.h
+ *	  The matching engine's core: candidate generation, ordering and greedy
+ *	  solving, in plain C11 (no PostgreSQL dependency) so that the SQL
+ *	  functions, the unit tests and the benchmark share it.
+ *
+ * Records are identified by (dataset index, record index), where the record
+ * index is the position in the dataset ordered by the user's row_id; the
+ * output order is anonlink's: score descending, then dataset a, dataset b,
+ * record a, record b ascending.
+ */
+#ifndef MATCH_H
+#define MATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One dataset's CLKs, contiguous, `nbytes` apart, with their popcounts. */
+typedef struct MatchDataset
+{
+	uint32_t	n;
+	const uint8_t *clks;
+	const uint32_t *popcounts;
+} MatchDataset;
+
+/*
+ * A candidate pair within one dataset pair: 16 bytes.  `key` orders scores
+ * descending (see match_score_key); a and b are record indices.
+ */
+typedef struct MatchPair
+{
+	uint64_t	key;
+	uint32_t	a;
+	uint32_t	b;
+} MatchPair;
+
+/* A growable array of pairs. */
+typedef struct MatchPairs
+{
+	MatchPair  *items;
+	size_t		len;
+	size_t		cap;
+} MatchPairs;
+
+/* Allocation hooks (palloc in the backend, malloc in tests); NULL = fail. */
+typedef struct MatchAlloc
+{
+	void	   *(*alloc) (size_t size);
+	void	   *(*realloc) (void *p, size_t size);
+	void		(*free) (void *p);
+} MatchAlloc;
+
+/* Exact Dice threshold test tables for one threshold and CLK length. */
+typedef struct MatchThreshold
+{
+	double		t;
+	uint32_t	nbits;
+	uint32_t   *min_c;			/* min_c[A+B]: least |A&B| with dice >= t */
+} MatchThreshold;
+
+extern bool match_threshold_init(MatchThreshold *mt, double t, uint32_t nbits,
+								 const MatchAlloc *ma);
+extern void match_threshold_free(MatchThreshold *mt, const MatchAlloc *ma);
+
+extern double match_score(uint32_t c, uint32_t pa, uint32_t pb);
+extern uint64_t match_score_key(double score);
+extern double match_key_score(uint64_t key);
+
+extern bool match_pairs_push(MatchPairs *ps, uint64_t key, uint32_t a, uint32_t b,
+							 const MatchAlloc *ma);
+
+typedef bool (*MatchCancelFn) (void *arg);
+
+extern bool match_generate(const MatchDataset *x, const MatchDataset *y,
+						   size_t nbytes, const MatchThreshold *mt,
+						   MatchPairs *out, const MatchAlloc *ma,
+						   MatchCancelFn cancel, void *cancel_arg);
+extern bool match_sort_pairs(MatchPairs *ps, const MatchAlloc *ma);
+
+/*
+ * Greedy solver state (anonlink's greedy_solve: merge threshold 1.0).
+ * Records are numbered globally: offset of their dataset + record index.
+ */
+typedef struct MatchSolver MatchSolver;
+
+/* One member of a solved group. */
+typedef struct MatchMember
+{
+	uint32_t	group;
+	uint32_t	ds;
+	uint32_t	rec;
+} MatchMember;
+
+extern MatchSolver *match_solver_create(uint32_t nds, const uint32_t *sizes,
+										const MatchAlloc *ma);
+extern bool match_solver_add(MatchSolver *s, uint32_t ds_a, uint32_t a,
+							 uint32_t ds_b, uint32_t b);
+extern bool match_solver_groups(MatchSolver *s, MatchMember **members, size_t *n);
+extern void match_solver_free(MatchSolver *s);
+
+#endif							/* MATCH_H */

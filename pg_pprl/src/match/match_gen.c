@@ -1,0 +1,244 @@
+/*
+ * match_gen.c
+ *	  Candidate generation: every pair of records from two datasets whose
+ *	  Dice coefficient is at or above the threshold.
+ *
+ * Both datasets are sorted by popcount (a counting sort) and copied into
+ * contiguous popcount-ordered blocks.  Queries are taken in tiles of
+ * consecutive popcounts; for each tile only the targets whose popcount can
+ * reach the threshold with some query of the tile are compared (the
+ * popcount bound, exact: derived from the same min_c table as the test),
+ * in cache-sized target blocks through the active kernel's tiled
+ * and_count_block.  The threshold test is an integer compare against
+ * min_c[|A| + |B|], which is exactly anonlink's double-precision rule.
+ */
+#include <string.h>
+
+#include "match.h"
+#include "../kernels/clk_kernels.h"
+
+#define TILE_QUERIES 16
+#define TILE_TARGETS 512
+
+/* Dice exactly as anonlink computes it (two empty CLKs give 0). */
+double
+match_score(uint32_t c, uint32_t pa, uint32_t pb)
+{
+	uint64_t	denom = (uint64_t) pa + pb;
+
+	return denom == 0 ? 0.0 : (double) (2 * (uint64_t) c) / (double) denom;
+}
+
+/* Order-preserving key: ascending keys are descending scores (0 <= s <= 1). */
+uint64_t
+match_score_key(double score)
+{
+	uint64_t	bits;
+
+	memcpy(&bits, &score, sizeof(bits));
+	return ~bits;
+}
+
+/* The score a key stands for. */
+double
+match_key_score(uint64_t key)
+{
+	uint64_t	bits = ~key;
+	double		score;
+
+	memcpy(&score, &bits, sizeof(score));
+	return score;
+}
+
+/*
+ * Build min_c[s] for s = |A| + |B| in 0..2*nbits: the least intersection
+ * count whose Dice score, computed in double as anonlink does, is >= t.
+ * UINT32_MAX marks sums for which no count reaches t.
+ */
+bool
+match_threshold_init(MatchThreshold *mt, double t, uint32_t nbits, const MatchAlloc *ma)
+{
+	mt->t = t;
+	mt->nbits = nbits;
+	mt->min_c = ma->alloc(sizeof(uint32_t) * (2 * (size_t) nbits + 1));
+	if (!mt->min_c)
+		return false;
+	for (uint32_t s = 0; s <= 2 * nbits; s++)
+	{
+		uint32_t	c = (uint32_t) (t * s / 2);
+
+		c = c > 2 ? c - 2 : 0;
+		while (c <= s / 2 && match_score(c, s - s / 2, s / 2) < t)
+			c++;
+		mt->min_c[s] = c <= s / 2 ? c : UINT32_MAX;
+	}
+	return true;
+}
+
+/* Release the tables. */
+void
+match_threshold_free(MatchThreshold *mt, const MatchAlloc *ma)
+{
+	ma->free(mt->min_c);
+	mt->min_c = NULL;
+}
+
+/* Append a pair, growing the array geometrically. */
+bool
+match_pairs_push(MatchPairs *ps, uint64_t key, uint32_t a, uint32_t b, const MatchAlloc *ma)
+{
+	if (ps->len == ps->cap)
+	{
+		size_t		cap = ps->cap ? ps->cap * 2 : 1024;
+		MatchPair  *p = ps->items ? ma->realloc(ps->items, cap * sizeof(MatchPair))
+			: ma->alloc(cap * sizeof(MatchPair));
+
+		if (!p)
+			return false;
+		ps->items = p;
+		ps->cap = cap;
+	}
+	ps->items[ps->len].key = key;
+	ps->items[ps->len].a = a;
+	ps->items[ps->len].b = b;
+	ps->len++;
+	return true;
+}
+
+/* A dataset copied into popcount order. */
+typedef struct Sorted
+{
+	uint32_t	n;
+	uint8_t    *clks;			/* popcount-ordered copy */
+	uint32_t   *pop;			/* popcounts, ascending */
+	uint32_t   *index;			/* record index of each position */
+	uint32_t   *start;			/* start[p]: first position with popcount >= p */
+} Sorted;
+
+/* Counting sort of a dataset by popcount into a contiguous copy. */
+static bool
+sort_by_popcount(const MatchDataset *d, size_t nbytes, uint32_t nbits, Sorted *s,
+				 const MatchAlloc *ma)
+{
+	s->n = d->n;
+	s->clks = ma->alloc(nbytes * (d->n ? d->n : 1));
+	s->pop = ma->alloc(sizeof(uint32_t) * (d->n ? d->n : 1));
+	s->index = ma->alloc(sizeof(uint32_t) * (d->n ? d->n : 1));
+	s->start = ma->alloc(sizeof(uint32_t) * (nbits + 2));
+	if (!s->clks || !s->pop || !s->index || !s->start)
+		return false;
+	memset(s->start, 0, sizeof(uint32_t) * (nbits + 2));
+	for (uint32_t i = 0; i < d->n; i++)
+		s->start[d->popcounts[i] + 1]++;
+	for (uint32_t p = 1; p <= nbits + 1; p++)
+		s->start[p] += s->start[p - 1];
+	for (uint32_t i = 0; i < d->n; i++)
+	{
+		uint32_t	pos = s->start[d->popcounts[i]]++;
+
+		memcpy(s->clks + (size_t) pos * nbytes, d->clks + (size_t) i * nbytes, nbytes);
+		s->pop[pos] = d->popcounts[i];
+		s->index[pos] = i;
+	}
+	/* The increments shifted each start to the next bucket: shift back. */
+	for (uint32_t p = nbits + 1; p > 0; p--)
+		s->start[p] = s->start[p - 1];
+	s->start[0] = 0;
+	return true;
+}
+
+/* Free a sorted copy. */
+static void
+sorted_free(Sorted *s, const MatchAlloc *ma)
+{
+	ma->free(s->clks);
+	ma->free(s->pop);
+	ma->free(s->index);
+	ma->free(s->start);
+}
+
+/*
+ * A popcount range [lo, hi] of targets that includes every target able to
+ * reach the threshold with some query whose popcount is in [qmin, qmax]:
+ * Dice >= t needs |A| t/(2-t) <= |B| <= |A| (2-t)/t; the bounds widen by 2
+ * to absorb double rounding (the exact test runs on every pair anyway).
+ */
+static void
+target_range(const MatchThreshold *mt, uint32_t qmin, uint32_t qmax,
+			 uint32_t *lo, uint32_t *hi)
+{
+	double		t = mt->t;
+	double		l = qmin * t / (2.0 - t) - 2.0;
+	double		h = qmax * (2.0 - t) / t + 2.0;
+
+	*lo = l <= 0 ? 0 : (uint32_t) l;
+	*hi = h >= mt->nbits ? mt->nbits : (uint32_t) h;
+}
+
+/*
+ * Compare every record of x with every record of y (popcount bound
+ * permitting) and append the pairs at or above the threshold to out, with
+ * a indexing x and b indexing y.  Returns false on allocation failure or
+ * when cancel() asked to stop.
+ */
+bool
+match_generate(const MatchDataset *x, const MatchDataset *y, size_t nbytes,
+			   const MatchThreshold *mt, MatchPairs *out, const MatchAlloc *ma,
+			   MatchCancelFn cancel, void *cancel_arg)
+{
+	Sorted		sx = {0},
+				sy = {0};
+	uint32_t	counts[TILE_QUERIES * TILE_TARGETS];
+	bool		ok = false;
+
+	if (x->n == 0 || y->n == 0)
+		return true;
+	if (!sort_by_popcount(x, nbytes, mt->nbits, &sx, ma) ||
+		!sort_by_popcount(y, nbytes, mt->nbits, &sy, ma))
+		goto done;
+	for (uint32_t q0 = 0; q0 < sx.n; q0 += TILE_QUERIES)
+	{
+		uint32_t	nq = sx.n - q0 < TILE_QUERIES ? sx.n - q0 : TILE_QUERIES;
+		uint32_t	plo,
+					phi,
+					t_begin,
+					t_end;
+
+		if (cancel && cancel(cancel_arg))
+			goto done;
+		target_range(mt, sx.pop[q0], sx.pop[q0 + nq - 1], &plo, &phi);
+		if (plo > phi)
+			continue;
+		t_begin = sy.start[plo];
+		t_end = sy.start[phi + 1];
+		for (uint32_t t0 = t_begin; t0 < t_end; t0 += TILE_TARGETS)
+		{
+			uint32_t	nt = t_end - t0 < TILE_TARGETS ? t_end - t0 : TILE_TARGETS;
+
+			clk_kern->and_count_block(sx.clks + (size_t) q0 * nbytes, nq, nbytes,
+									  sy.clks + (size_t) t0 * nbytes, nt, nbytes,
+									  nbytes, counts);
+			for (uint32_t i = 0; i < nq; i++)
+			{
+				uint32_t	pa = sx.pop[q0 + i];
+				const uint32_t *row = counts + (size_t) i * nt;
+
+				for (uint32_t j = 0; j < nt; j++)
+				{
+					uint32_t	pb = sy.pop[t0 + j];
+
+					if (row[j] < mt->min_c[pa + pb])
+						continue;
+					if (!match_pairs_push(out, match_score_key(match_score(row[j], pa, pb)),
+										  sx.index[q0 + i], sy.index[t0 + j], ma))
+						goto done;
+				}
+			}
+		}
+	}
+	ok = true;
+done:
+	sorted_free(&sx, ma);
+	sorted_free(&sy, ma);
+	return ok;
+}

@@ -1,0 +1,341 @@
+/*
+ * match_greedy.c
+ *	  anonlink's greedy solver (greedy_solve, merge threshold 1.0), exactly.
+ *
+ * Candidates arrive in anonlink's order.  For each edge (r0, r1):
+ *   - neither record grouped: they form a new group;
+ *   - one grouped (group G, other record r): r joins G when |G| <= 1,
+ *     otherwise r becomes a singleton group with one edge to G;
+ *   - both grouped in different groups: their edge count goes up by one,
+ *     and when it reaches |G0| * |G1| (every cross pair is a candidate) the
+ *     groups merge, the larger absorbing the smaller (r0's on a tie) and
+ *     taking over the absorbee's edge counts.
+ * Edges only join different datasets, so a merged group never holds two
+ * records of one dataset.  With two datasets this is 1:1 greedy matching.
+ * Groups of one are dropped from the result.
+ */
+#include <string.h>
+
+#include "match.h"
+
+/* An edge count from one group to another. */
+typedef struct Edge
+{
+	uint32_t	other;
+	uint32_t	count;
+} Edge;
+
+/* A group: its members and its edge counts to other groups. */
+typedef struct Group
+{
+	uint32_t   *members;
+	uint32_t	size;
+	uint32_t	cap;
+	Edge	   *edges;
+	uint32_t	nedges;
+	uint32_t	ecap;
+	bool		alive;
+} Group;
+
+struct MatchSolver
+{
+	const MatchAlloc *ma;
+	uint32_t	nds;
+	uint32_t   *offset;			/* first global id of each dataset */
+	uint32_t	nrec;
+	int32_t    *group_of;		/* group of each record, -1 if none */
+	Group	   *groups;
+	uint32_t	ngroups;
+	uint32_t	gcap;
+};
+
+/* Grow an array to hold at least `need` elements of `elem` bytes. */
+static bool
+grow(const MatchAlloc *ma, void **arr, uint32_t *cap, uint32_t need, size_t elem)
+{
+	uint32_t	ncap;
+	void	   *p;
+
+	if (need <= *cap)
+		return true;
+	ncap = *cap ? *cap * 2 : 4;
+	while (ncap < need)
+		ncap *= 2;
+	p = *arr ? ma->realloc(*arr, (size_t) ncap * elem) : ma->alloc((size_t) ncap * elem);
+	if (!p)
+		return false;
+	*arr = p;
+	*cap = ncap;
+	return true;
+}
+
+/* Create a group holding the given records; returns its id or -1. */
+static int32_t
+group_new(MatchSolver *s, const uint32_t *recs, uint32_t n)
+{
+	Group	   *g;
+
+	if (!grow(s->ma, (void **) &s->groups, &s->gcap, s->ngroups + 1, sizeof(Group)))
+		return -1;
+	g = &s->groups[s->ngroups];
+	memset(g, 0, sizeof(*g));
+	g->alive = true;
+	if (!grow(s->ma, (void **) &g->members, &g->cap, n, sizeof(uint32_t)))
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+	{
+		g->members[g->size++] = recs[i];
+		s->group_of[recs[i]] = (int32_t) s->ngroups;
+	}
+	return (int32_t) s->ngroups++;
+}
+
+/* The edge entry of g towards `other`, or NULL. */
+static Edge *
+edge_find(Group *g, uint32_t other)
+{
+	for (uint32_t i = 0; i < g->nedges; i++)
+		if (g->edges[i].other == other)
+			return &g->edges[i];
+	return NULL;
+}
+
+/* Add `count` to g's edge towards `other`, creating it if needed. */
+static bool
+edge_add(MatchSolver *s, uint32_t gid, uint32_t other, uint32_t count)
+{
+	Group	   *g = &s->groups[gid];
+	Edge	   *e = edge_find(g, other);
+
+	if (e)
+	{
+		e->count += count;
+		return true;
+	}
+	if (!grow(s->ma, (void **) &g->edges, &g->ecap, g->nedges + 1, sizeof(Edge)))
+		return false;
+	g->edges[g->nedges].other = other;
+	g->edges[g->nedges].count = count;
+	g->nedges++;
+	return true;
+}
+
+/* Drop g's edge towards `other`, if any. */
+static void
+edge_remove(Group *g, uint32_t other)
+{
+	Edge	   *e = edge_find(g, other);
+
+	if (e)
+		*e = g->edges[--g->nedges];
+}
+
+/* Merge group b into group a: members, then edge counts. */
+static bool
+group_absorb(MatchSolver *s, uint32_t a, uint32_t b)
+{
+	Group	   *gb = &s->groups[b];
+
+	if (!grow(s->ma, (void **) &s->groups[a].members, &s->groups[a].cap,
+			  s->groups[a].size + gb->size, sizeof(uint32_t)))
+		return false;
+	for (uint32_t i = 0; i < gb->size; i++)
+	{
+		s->groups[a].members[s->groups[a].size++] = gb->members[i];
+		s->group_of[gb->members[i]] = (int32_t) a;
+	}
+	for (uint32_t i = 0; i < gb->nedges; i++)
+	{
+		uint32_t	o = gb->edges[i].other;
+		uint32_t	c = gb->edges[i].count;
+
+		if (o == a)
+			continue;
+		/* The third group now sees a instead of b. */
+		edge_remove(&s->groups[o], b);
+		if (!edge_add(s, a, o, c) || !edge_add(s, o, a, c))
+			return false;
+	}
+	edge_remove(&s->groups[a], b);
+	gb->alive = false;
+	gb->size = 0;
+	gb->nedges = 0;
+	return true;
+}
+
+/* Create a solver for `nds` datasets of the given sizes. */
+MatchSolver *
+match_solver_create(uint32_t nds, const uint32_t *sizes, const MatchAlloc *ma)
+{
+	MatchSolver *s = ma->alloc(sizeof(MatchSolver));
+
+	if (!s)
+		return NULL;
+	memset(s, 0, sizeof(*s));
+	s->ma = ma;
+	s->nds = nds;
+	s->offset = ma->alloc(sizeof(uint32_t) * (nds + 1));
+	if (!s->offset)
+		return NULL;
+	s->offset[0] = 0;
+	for (uint32_t d = 0; d < nds; d++)
+		s->offset[d + 1] = s->offset[d] + sizes[d];
+	s->nrec = s->offset[nds];
+	s->group_of = ma->alloc(sizeof(int32_t) * (s->nrec ? s->nrec : 1));
+	if (!s->group_of)
+		return NULL;
+	memset(s->group_of, 0xff, sizeof(int32_t) * s->nrec);
+	return s;
+}
+
+/* Feed the next candidate edge, in anonlink's order. */
+bool
+match_solver_add(MatchSolver *s, uint32_t ds_a, uint32_t a, uint32_t ds_b, uint32_t b)
+{
+	uint32_t	r0 = s->offset[ds_a] + a,
+				r1 = s->offset[ds_b] + b;
+	int32_t		g0 = s->group_of[r0],
+				g1 = s->group_of[r1];
+
+	if (r0 == r1)
+		return true;
+	/*
+	 * Two datasets: a record in a full group can never join another (all
+	 * cross pairs would need to be edges, and same-dataset edges do not
+	 * exist), so the rules reduce to 1:1 matching of unmatched records.
+	 */
+	if (s->nds == 2 && (g0 >= 0 || g1 >= 0))
+		return true;
+	if (g0 < 0 && g1 < 0)
+	{
+		uint32_t	recs[2] = {r0, r1};
+
+		return group_new(s, recs, 2) >= 0;
+	}
+	if (g0 < 0 || g1 < 0)
+	{
+		int32_t		g = g0 < 0 ? g1 : g0;
+		uint32_t	r = g0 < 0 ? r0 : r1;
+		int32_t		single;
+
+		if (s->groups[g].size <= 1)
+		{
+			if (!grow(s->ma, (void **) &s->groups[g].members, &s->groups[g].cap,
+					  s->groups[g].size + 1, sizeof(uint32_t)))
+				return false;
+			s->groups[g].members[s->groups[g].size++] = r;
+			s->group_of[r] = g;
+			return true;
+		}
+		single = group_new(s, &r, 1);
+		return single >= 0 && edge_add(s, (uint32_t) g, (uint32_t) single, 1) &&
+			edge_add(s, (uint32_t) single, (uint32_t) g, 1);
+	}
+	if (g0 != g1)
+	{
+		Edge	   *e;
+		uint64_t	need = (uint64_t) s->groups[g0].size * s->groups[g1].size;
+
+		if (!edge_add(s, (uint32_t) g0, (uint32_t) g1, 1) ||
+			!edge_add(s, (uint32_t) g1, (uint32_t) g0, 1))
+			return false;
+		e = edge_find(&s->groups[g0], (uint32_t) g1);
+		if (e->count >= need)
+		{
+			bool		g1_larger = s->groups[g1].size > s->groups[g0].size;
+
+			return g1_larger ? group_absorb(s, (uint32_t) g1, (uint32_t) g0)
+				: group_absorb(s, (uint32_t) g0, (uint32_t) g1);
+		}
+	}
+	return true;
+}
+
+/* Sort helper: insertion sort of a small member list. */
+static void
+sort_u32(uint32_t *v, uint32_t n)
+{
+	for (uint32_t i = 1; i < n; i++)
+	{
+		uint32_t	x = v[i],
+					j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/*
+ * The groups of two or more, members in (dataset, record) order, groups
+ * numbered 0.. in the order of their first member.
+ */
+bool
+match_solver_groups(MatchSolver *s, MatchMember **members, size_t *n)
+{
+	size_t		total = 0,
+				k = 0;
+	uint32_t	gid = 0;
+	MatchMember *out;
+
+	for (uint32_t g = 0; g < s->ngroups; g++)
+		if (s->groups[g].alive && s->groups[g].size >= 2)
+		{
+			total += s->groups[g].size;
+			sort_u32(s->groups[g].members, s->groups[g].size);
+		}
+	out = s->ma->alloc(sizeof(MatchMember) * (total ? total : 1));
+	if (!out)
+		return false;
+	/* Walk records in global order; a group is emitted at its first member. */
+	for (uint32_t r = 0; r < s->nrec; r++)
+	{
+		int32_t		g = s->group_of[r];
+		Group	   *gr;
+
+		if (g < 0)
+			continue;
+		gr = &s->groups[g];
+		if (gr->size < 2 || gr->members[0] != r)
+			continue;
+		for (uint32_t i = 0; i < gr->size; i++)
+		{
+			uint32_t	m = gr->members[i],
+						d = 0;
+
+			while (m >= s->offset[d + 1])
+				d++;
+			out[k].group = gid;
+			out[k].ds = d;
+			out[k].rec = m - s->offset[d];
+			k++;
+		}
+		gid++;
+	}
+	*members = out;
+	*n = k;
+	return true;
+}
+
+/* Release everything the solver holds. */
+void
+match_solver_free(MatchSolver *s)
+{
+	const MatchAlloc *ma;
+
+	if (!s)
+		return;
+	ma = s->ma;
+	for (uint32_t g = 0; g < s->ngroups; g++)
+	{
+		if (s->groups[g].members)
+			ma->free(s->groups[g].members);
+		if (s->groups[g].edges)
+			ma->free(s->groups[g].edges);
+	}
+	if (s->groups)
+		ma->free(s->groups);
+	ma->free(s->group_of);
+	ma->free(s->offset);
+	ma->free(s);
+}

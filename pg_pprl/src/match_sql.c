@@ -1,0 +1,304 @@
+/*
+ * match_sql.c
+ *	  SQL entry points of the matching engine: pprl_candidates() and
+ *	  pprl_greedy_groups().
+ *
+ * Each dataset is a table or view with columns row_id bigint and clk clk;
+ * its dataset index is its position in the array.  Datasets are read once
+ * through SPI, ordered by row_id (the record index is the position in that
+ * order, so anonlink's record-index order is row_id order), compared pair by
+ * pair with the tiled kernels, and the candidates of each dataset pair are
+ * radix-sorted and merged into anonlink's order.  Results go to a
+ * tuplestore, which spills to disk beyond work_mem.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+
+#include "clk.h"
+#include "match/match.h"
+
+PG_FUNCTION_INFO_V1(pprl_candidates);
+PG_FUNCTION_INFO_V1(pprl_greedy_groups);
+
+/* One loaded dataset: rows in row_id order. */
+typedef struct LoadedDataset
+{
+	MatchDataset d;
+	int64	   *row_id;
+} LoadedDataset;
+
+/* The whole input of a match call. */
+typedef struct MatchInput
+{
+	int			nds;
+	int			nbytes;
+	LoadedDataset *ds;
+	MatchThreshold mt;
+	MatchPairs *pairs;			/* one per dataset pair (i < j), in order */
+	int		   *pair_i;
+	int		   *pair_j;
+	int			npairs;
+} MatchInput;
+
+/* palloc-based allocation hooks (MCXT_ALLOC_HUGE: candidate arrays grow big). */
+static void *
+pg_alloc(size_t size)
+{
+	return MemoryContextAllocExtended(CurrentMemoryContext, size, MCXT_ALLOC_HUGE);
+}
+
+/* Reallocation hook. */
+static void *
+pg_realloc(void *p, size_t size)
+{
+	return repalloc_huge(p, size);
+}
+
+/* Free hook. */
+static void
+pg_free(void *p)
+{
+	pfree(p);
+}
+
+static const MatchAlloc pg_ma = {pg_alloc, pg_realloc, pg_free};
+
+/* Cancellation hook: honour query cancel and termination between tiles. */
+static bool
+pg_cancel(void *arg)
+{
+	(void) arg;
+	CHECK_FOR_INTERRUPTS();
+	return false;
+}
+
+/*
+ * Read one dataset through SPI, validating rows and lengths; the arrays are
+ * allocated in `keep`, which outlives the SPI connection.
+ */
+static void
+load_dataset(Oid relid, int index, int *nbytes, LoadedDataset *out, MemoryContext keep)
+{
+	char	   *relname;
+	char	   *query;
+	uint64		n;
+	uint8	   *clks;
+	uint32	   *pops;
+
+	relname = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)));
+	query = psprintf("SELECT row_id::bigint, clk::clk FROM %s ORDER BY 1", relname);
+	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read dataset %d (%s)", index, relname);
+	n = SPI_processed;
+	if (n > PG_UINT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("dataset %d (%s) has too many rows: " UINT64_FORMAT, index, relname, n)));
+	out->row_id = MemoryContextAllocExtended(keep, sizeof(int64) * (n ? n : 1), MCXT_ALLOC_HUGE);
+	pops = MemoryContextAllocExtended(keep, sizeof(uint32) * (n ? n : 1), MCXT_ALLOC_HUGE);
+	clks = NULL;
+	for (uint64 i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		bool		isnull;
+		Datum		v;
+		Clk		   *c;
+
+		v = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("dataset %d (%s) has a NULL row_id", index, relname)));
+		out->row_id[i] = DatumGetInt64(v);
+		if (i > 0 && out->row_id[i] == out->row_id[i - 1])
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("dataset %d (%s) has duplicate row_id " INT64_FORMAT,
+							index, relname, out->row_id[i])));
+		v = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("dataset %d (%s) has a NULL clk at row_id " INT64_FORMAT,
+							index, relname, out->row_id[i])));
+		c = DatumGetClkP(v);
+		if (*nbytes < 0)
+			*nbytes = CLK_NBYTES(c);
+		else if (CLK_NBYTES(c) != *nbytes)
+			ereport(ERROR,
+					(errcode(ERRCODE_STRING_DATA_LENGTH_MISMATCH),
+					 errmsg("CLK lengths differ: %d and %d bits", *nbytes * 8, CLK_NBITS(c)),
+					 errdetail("Dataset %d (%s), row_id " INT64_FORMAT ".",
+							   index, relname, out->row_id[i]),
+					 errhint("All CLKs of all datasets must have the same length.")));
+		if (!clks)
+			clks = MemoryContextAllocExtended(keep, (Size) *nbytes * (n ? n : 1), MCXT_ALLOC_HUGE);
+		memcpy(clks + (Size) i * *nbytes, c->data, *nbytes);
+		pops[i] = c->popcount;
+	}
+	out->d.n = (uint32) n;
+	out->d.clks = clks;
+	out->d.popcounts = pops;
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Validate arguments, load every dataset and generate sorted candidates. */
+static void
+match_run(FunctionCallInfo fcinfo, MatchInput *in)
+{
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	double		t;
+	int			p = 0;
+	MemoryContext keep;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("datasets and threshold must not be NULL")));
+	t = PG_GETARG_FLOAT8(1);
+	if (!(t > 0.0 && t <= 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("threshold must be greater than 0 and at most 1, not %g", t)));
+	if (!PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("top-k (k) is not supported yet")));
+	arr = PG_GETARG_ARRAYTYPE_P(0);
+	deconstruct_array(arr, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT,
+					  &elems, &nulls, &in->nds);
+	if (in->nds < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("at least two datasets are needed, got %d", in->nds)));
+	in->nbytes = -1;
+	in->ds = palloc0(sizeof(LoadedDataset) * in->nds);
+	keep = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	for (int i = 0; i < in->nds; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("dataset %d is NULL", i)));
+		load_dataset(DatumGetObjectId(elems[i]), i, &in->nbytes, &in->ds[i], keep);
+	}
+	SPI_finish();
+	if (in->nbytes < 0)
+		in->nbytes = 1;			/* all datasets empty: nothing to compare */
+	if (!match_threshold_init(&in->mt, t, (uint32) in->nbytes * 8, &pg_ma))
+		elog(ERROR, "out of memory");
+	in->npairs = in->nds * (in->nds - 1) / 2;
+	in->pairs = palloc0(sizeof(MatchPairs) * in->npairs);
+	in->pair_i = palloc(sizeof(int) * in->npairs);
+	in->pair_j = palloc(sizeof(int) * in->npairs);
+	for (int i = 0; i < in->nds; i++)
+		for (int j = i + 1; j < in->nds; j++, p++)
+		{
+			in->pair_i[p] = i;
+			in->pair_j[p] = j;
+			if (!match_generate(&in->ds[i].d, &in->ds[j].d, in->nbytes, &in->mt,
+								&in->pairs[p], &pg_ma, pg_cancel, NULL) ||
+				!match_sort_pairs(&in->pairs[p], &pg_ma))
+				elog(ERROR, "out of memory");
+		}
+}
+
+/*
+ * Next candidate in anonlink's global order: the smallest key among the
+ * partitions' heads; partitions are in (ds_a, ds_b) order, so a tie goes
+ * to the earlier one.  Returns the partition, or -1 when all are done.
+ */
+static int
+next_candidate(MatchInput *in, size_t *pos)
+{
+	int			best = -1;
+
+	for (int p = 0; p < in->npairs; p++)
+		if (pos[p] < in->pairs[p].len &&
+			(best < 0 || in->pairs[p].items[pos[p]].key < in->pairs[best].items[pos[best]].key))
+			best = p;
+	return best;
+}
+
+/* pprl_candidates(datasets, threshold, k): every pair at or above threshold. */
+Datum
+pprl_candidates(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MatchInput	in;
+	size_t	   *pos;
+	int			p;
+
+	SetSingleFuncCall(fcinfo, 0);
+	match_run(fcinfo, &in);
+	pos = palloc0(sizeof(size_t) * in.npairs);
+	while ((p = next_candidate(&in, pos)) >= 0)
+	{
+		MatchPair  *mp = &in.pairs[p].items[pos[p]++];
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
+
+		values[0] = Float8GetDatum(match_key_score(mp->key));
+		values[1] = Int32GetDatum(in.pair_i[p]);
+		values[2] = Int64GetDatum(in.ds[in.pair_i[p]].row_id[mp->a]);
+		values[3] = Int32GetDatum(in.pair_j[p]);
+		values[4] = Int64GetDatum(in.ds[in.pair_j[p]].row_id[mp->b]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* pprl_greedy_groups(datasets, threshold, k): anonlink's greedy solution. */
+Datum
+pprl_greedy_groups(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MatchInput	in;
+	MatchSolver *solver;
+	MatchMember *members;
+	size_t		nmembers;
+	uint32	   *sizes;
+	size_t	   *pos;
+	int			p;
+
+	SetSingleFuncCall(fcinfo, 0);
+	match_run(fcinfo, &in);
+	sizes = palloc(sizeof(uint32) * in.nds);
+	for (int i = 0; i < in.nds; i++)
+		sizes[i] = in.ds[i].d.n;
+	solver = match_solver_create((uint32) in.nds, sizes, &pg_ma);
+	pos = palloc0(sizeof(size_t) * in.npairs);
+	while ((p = next_candidate(&in, pos)) >= 0)
+	{
+		MatchPair  *mp = &in.pairs[p].items[pos[p]++];
+
+		if (!match_solver_add(solver, (uint32) in.pair_i[p], mp->a,
+							  (uint32) in.pair_j[p], mp->b))
+			elog(ERROR, "out of memory");
+	}
+	if (!match_solver_groups(solver, &members, &nmembers))
+		elog(ERROR, "out of memory");
+	for (size_t i = 0; i < nmembers; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = Int64GetDatum((int64) members[i].group);
+		values[1] = Int32GetDatum((int32) members[i].ds);
+		values[2] = Int64GetDatum(in.ds[members[i].ds].row_id[members[i].rec]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,60 @@
+-- Matching engine: pprl_candidates() and pprl_greedy_groups().
+CREATE TABLE ma (row_id bigint, clk clk);
+CREATE TABLE mb (row_id bigint, clk clk);
+CREATE TABLE mc (row_id bigint, clk clk);
+-- A0, B0, C0 are pairwise similar (one group of three); A1 ~ B1 and A1 ~ C1
+-- but B1 !~ C1, so C1 stays out of {A1, B1}; row_ids are not 0-based.
+INSERT INTO ma VALUES (10, '\xfff0'::bytea), (11, '\x03ff'::bytea), (12, '\x8001'::bytea);
+INSERT INTO mb VALUES (20, '\xfff0'::bytea), (21, '\x07fe'::bytea);
+INSERT INTO mc VALUES (30, '\xffe0'::bytea), (31, '\x09ff'::bytea);
+
+SELECT * FROM pprl_candidates('{ma,mb,mc}', 0.9);
+SELECT * FROM pprl_greedy_groups('{ma,mb,mc}', 0.9);
+-- Two parties: 1:1 greedy.
+SELECT * FROM pprl_greedy_groups('{ma,mb}', 0.9);
+-- Ties: equal scores order by dataset a, dataset b, then row a, row b.
+SELECT * FROM pprl_candidates(ARRAY['mc', 'ma', 'mb']::regclass[], 0.5) WHERE score = 1 OR ds_a = 1;
+CREATE TABLE mta (row_id bigint, clk clk);
+CREATE TABLE mtb (row_id bigint, clk clk);
+INSERT INTO mta VALUES (3, '\xff00'::bytea), (1, '\xff00'::bytea), (2, '\xff00'::bytea);
+INSERT INTO mtb VALUES (9, '\xff00'::bytea), (8, '\xff00'::bytea);
+SELECT * FROM pprl_candidates('{mta,mtb}', 1);
+SELECT * FROM pprl_greedy_groups('{mta,mtb}', 1);
+-- A pair exactly at the threshold is kept.
+SELECT score, row_a, row_b FROM pprl_candidates('{ma,mb}', 0.9) WHERE score = 0.9;
+
+-- Views and other column types work as datasets (row_id cast to bigint).
+CREATE VIEW mv AS SELECT row_id::int AS row_id, clk FROM mb WHERE row_id = 20;
+SELECT * FROM pprl_candidates('{ma,mv}', 0.9);
+
+-- Empty datasets and datasets of one record.
+CREATE TABLE mempty (row_id bigint, clk clk);
+SELECT count(*) FROM pprl_candidates('{ma,mempty}', 0.5);
+SELECT count(*) FROM pprl_greedy_groups('{mempty,mempty}', 0.5);
+CREATE TABLE mone (row_id bigint, clk clk);
+INSERT INTO mone VALUES (1, '\xfff0'::bytea);
+SELECT * FROM pprl_greedy_groups('{mone,mb}', 0.8);
+
+-- Bad input.
+SELECT * FROM pprl_candidates('{ma}', 0.8);
+SELECT * FROM pprl_candidates('{ma,mb}', 0);
+SELECT * FROM pprl_candidates('{ma,mb}', 1.01);
+SELECT * FROM pprl_candidates('{ma,mb}', 'NaN');
+SELECT * FROM pprl_candidates('{ma,mb}', NULL);
+SELECT * FROM pprl_candidates(NULL, 0.8);
+SELECT * FROM pprl_candidates(ARRAY['ma', NULL]::regclass[], 0.8);
+CREATE TABLE mlong (row_id bigint, clk clk);
+INSERT INTO mlong VALUES (1, 'AQID');
+SELECT * FROM pprl_candidates('{ma,mlong}', 0.8);
+CREATE TABLE mnull (row_id bigint, clk clk);
+INSERT INTO mnull VALUES (1, NULL);
+SELECT * FROM pprl_candidates('{ma,mnull}', 0.8);
+CREATE TABLE mnullid (row_id bigint, clk clk);
+INSERT INTO mnullid VALUES (NULL, 'AQI=');
+SELECT * FROM pprl_candidates('{mnullid,ma}', 0.8);
+CREATE TABLE mdup (row_id bigint, clk clk);
+INSERT INTO mdup VALUES (5, 'AQI='), (5, 'AQI=');
+SELECT * FROM pprl_candidates('{ma,mdup}', 0.8);
+CREATE TABLE mnocol (id bigint, clk clk);
+SELECT * FROM pprl_candidates('{ma,mnocol}', 0.8);
+SELECT * FROM pprl_candidates('{ma,no_such_table}', 0.8);

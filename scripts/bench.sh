@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# bench.sh: comparisons per second of 1024-bit CLKs, per kernel path, side
+# by side with baselines measured in the same run (`make bench`).
+#
+#   1. build/kernel_bench: the C kernels alone, one core, tiled and pairwise,
+#      every path this CPU supports against the portable path and the
+#      1000M comparisons/s goal for AVX-512.
+#   2. pg_pprl/bench/sql_bench.sql in a throwaway PostgreSQL cluster: the %
+#      operator and dice() per pprl.simd path against the plain-SQL
+#      equivalent on bit(1024), one backend, no parallel workers.
+#
+# Either part fails (non-zero exit) when kernel paths disagree with each
+# other or with the baseline; being slower than a goal is only reported.
+# Environment: BENCH_SECONDS (per figure, default 1), BENCH_NA/BENCH_NB
+# (SQL table sizes, default 2000 each).  Works as root (the cluster then
+# runs as an unprivileged OS user, see pgtmp.sh) and as an ordinary user.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_CONFIG=${PG_CONFIG:-$(ls /usr/lib/postgresql/15/bin/pg_config 2>/dev/null || echo pg_config)}
+export PG_CONFIG
+CC=${CC:-cc}
+SECONDS_PER_FIGURE=${BENCH_SECONDS:-1.0}
+
+echo "== kernels (build/kernel_bench) =="
+mkdir -p build
+"$CC" -std=c11 -O2 -Wall -Wextra -Werror -o build/kernel_bench \
+	pg_pprl/bench/kernel_bench.c pg_pprl/src/kernels/*.c
+build/kernel_bench "$SECONDS_PER_FIGURE"
+
+echo
+echo "== SQL (pg_pprl/bench/sql_bench.sql, throwaway cluster) =="
+tmp=$(mktemp -d /tmp/pprl-bench.XXXXXX)
+chmod 755 "$tmp"
+trap 'scripts/pgtmp.sh stop "$tmp/pg"; rm -rf "$tmp"' EXIT
+make -s -C pg_pprl install DESTDIR="$tmp/stage" >/dev/null
+# The cluster's OS user (under root) must be able to read the staged files
+# whatever root's umask.
+chmod -R a+rX "$tmp/stage"
+eval "export $(scripts/pgtmp.sh start "$tmp/pg" "$tmp/stage")"
+"$("$PG_CONFIG" --bindir)/psql" -X -q -v ON_ERROR_STOP=1 -d postgres \
+	-v na="${BENCH_NA:-2000}" -v nb="${BENCH_NB:-2000}" \
+	-v min_seconds="$SECONDS_PER_FIGURE" \
+	-f pg_pprl/bench/sql_bench.sql
