@@ -44,10 +44,9 @@ install: all
 # Stage-install into a temp dir, start a private cluster that loads the
 # extension from there, run pg_regress, always stop the cluster.
 installcheck: all
-	@set -e; tmp=$$(mktemp -d /tmp/pprl-check.XXXXXX); chmod 755 $$tmp; \
-	trap 'scripts/pgtmp.sh stop '$$tmp'/pg; rm -rf '$$tmp'' EXIT; \
-	$(MAKE) -s -C pg_pprl install DESTDIR=$$tmp/stage >/dev/null; \
-	eval "export $$(scripts/pgtmp.sh start $$tmp/pg $$tmp/stage)"; \
+	@set -e; tmp=$$(mktemp -d /tmp/pprl-check.XXXXXX); \
+	trap 'scripts/pgtmp.sh stop '$$tmp'' EXIT; \
+	eval "export $$(scripts/pgtmp.sh start-staged $$tmp)"; \
 	mkdir -p build/regress; \
 	PPRL_SHARED_DATA=$(SHARED_DATA) $(PG_REGRESS) --bindir=$(PG_BINDIR) \
 		--inputdir=regress --outputdir=build/regress --dbname=pprl_regress \

@@ -31,13 +31,8 @@ build/kernel_bench "$SECONDS_PER_FIGURE"
 echo
 echo "== SQL (pg_pprl/bench/sql_bench.sql, throwaway cluster) =="
 tmp=$(mktemp -d /tmp/pprl-bench.XXXXXX)
-chmod 755 "$tmp"
-trap 'scripts/pgtmp.sh stop "$tmp/pg"; rm -rf "$tmp"' EXIT
-make -s -C pg_pprl install DESTDIR="$tmp/stage" >/dev/null
-# The cluster's OS user (under root) must be able to read the staged files
-# whatever root's umask.
-chmod -R a+rX "$tmp/stage"
-eval "export $(scripts/pgtmp.sh start "$tmp/pg" "$tmp/stage")"
+trap 'scripts/pgtmp.sh stop "$tmp"' EXIT
+eval "export $(scripts/pgtmp.sh start-staged "$tmp")"
 "$("$PG_CONFIG" --bindir)/psql" -X -q -v ON_ERROR_STOP=1 -d postgres \
 	-v na="${BENCH_NA:-2000}" -v nb="${BENCH_NB:-2000}" \
 	-v min_seconds="$SECONDS_PER_FIGURE" \

@@ -11,10 +11,8 @@ export PG_CONFIG
 DATA=${SHARED_DATA:-../shared/data}/febrl4-clks
 
 tmp=$(mktemp -d /tmp/pprl-demo.XXXXXX)
-chmod 755 "$tmp"
-trap 'scripts/pgtmp.sh stop "$tmp/pg"; rm -rf "$tmp"' EXIT
-make -s -C pg_pprl install DESTDIR="$tmp/stage" >/dev/null
-eval "export $(scripts/pgtmp.sh start "$tmp/pg" "$tmp/stage")"
+trap 'scripts/pgtmp.sh stop "$tmp"' EXIT
+eval "export $(scripts/pgtmp.sh start-staged "$tmp")"
 psql=("$("$PG_CONFIG" --bindir)/psql" -X -d postgres)
 "${psql[@]}" -qc "CREATE EXTENSION pg_pprl"
 

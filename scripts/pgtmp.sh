@@ -2,7 +2,9 @@
 # pgtmp.sh: a throwaway PostgreSQL 15 cluster on a private socket.
 #
 #   pgtmp.sh start DIR [EXTENSION_DESTDIR]   initdb + start; prints PGHOST/PGPORT/PGUSER
-#   pgtmp.sh stop DIR                        stop and remove DIR
+#   pgtmp.sh start-staged DIR                install pg_pprl into DIR/stage, then
+#                                            start a cluster in DIR/pg that loads it
+#   pgtmp.sh stop DIR                        stop the cluster in DIR (or DIR/pg), remove DIR
 #
 # PostgreSQL refuses to run as root, so under root the cluster runs as an
 # unprivileged OS user (PPRL_PG_OS_USER, default "postgres", created when
@@ -58,17 +60,32 @@ start() {
 	echo "PGHOST=$dir/sock PGPORT=$PORT PGUSER=postgres"
 }
 
+# Stage-install the extension under DIR (readable by the cluster's OS user
+# whatever the umask) and start a cluster that loads it from there.
+start_staged() {
+	local dir=$1 top
+	top=$(cd "$(dirname "$0")/.." && pwd)
+	mkdir -p "$dir"
+	chmod 755 "$dir"
+	make -s -C "$top/pg_pprl" install DESTDIR="$dir/stage" PG_CONFIG="${PG_CONFIG:-pg_config}" >/dev/null
+	chmod -R a+rX "$dir/stage"
+	start "$dir/pg" "$dir/stage"
+}
+
 stop() {
-	local dir=$1
+	local dir=$1 data
 	pick_owner
-	if [ -f "$dir/data/postmaster.pid" ]; then
-		as_owner "$PG_BINDIR/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
-	fi
+	for data in "$dir/data" "$dir/pg/data"; do
+		if [ -f "$data/postmaster.pid" ]; then
+			as_owner "$PG_BINDIR/pg_ctl" -D "$data" -m fast -w stop >/dev/null || true
+		fi
+	done
 	rm -rf "$dir"
 }
 
 case "${1:-}" in
 start) start "$2" "${3:-}" ;;
+start-staged) start_staged "$2" ;;
 stop) stop "$2" ;;
-*) echo "usage: $0 start DIR [EXTENSION_DESTDIR] | stop DIR" >&2; exit 2 ;;
+*) echo "usage: $0 start DIR [EXTENSION_DESTDIR] | start-staged DIR | stop DIR" >&2; exit 2 ;;
 esac
