@@ -35,12 +35,32 @@ typedef struct LoadedDataset
 	int64	   *row_id;
 } LoadedDataset;
 
+/* One (block key, dataset, record) membership, for grouping by key. */
+typedef struct BlockEntry
+{
+	char	   *key;
+	uint32		ds;
+	uint32		rec;
+} BlockEntry;
+
+/* All block memberships, sorted by key, then dataset, then record. */
+typedef struct BlockIndex
+{
+	BlockEntry *entries;
+	uint32	   *recs;			/* entries[i].rec, as a plain array */
+	size_t		n;
+	size_t		cap;
+} BlockIndex;
+
 /* The whole input of a match call. */
 typedef struct MatchInput
 {
 	int			nds;
 	int			nbytes;
+	bool		blocking;
+	int			k;				/* 0: no top-k */
 	LoadedDataset *ds;
+	BlockIndex	blocks;
 	MatchThreshold mt;
 	MatchPairs *pairs;			/* one per dataset pair (i < j), in order */
 	int		   *pair_i;
@@ -80,12 +100,62 @@ pg_cancel(void *arg)
 	return false;
 }
 
+/* Record that a row belongs to each of the blocks in a text[] (NULLs skipped). */
+static void
+add_blocks(BlockIndex *bi, ArrayType *arr, uint32 ds, uint32 rec, MemoryContext keep)
+{
+	Datum	   *keys;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &keys, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			continue;
+		if (bi->n == bi->cap)
+		{
+			bi->cap = bi->cap ? bi->cap * 2 : 1024;
+			bi->entries = bi->entries
+				? repalloc_huge(bi->entries, bi->cap * sizeof(BlockEntry))
+				: MemoryContextAllocExtended(keep, bi->cap * sizeof(BlockEntry), MCXT_ALLOC_HUGE);
+		}
+		bi->entries[bi->n].key = MemoryContextStrdup(keep, TextDatumGetCString(keys[i]));
+		bi->entries[bi->n].ds = ds;
+		bi->entries[bi->n].rec = rec;
+		bi->n++;
+	}
+}
+
+/* Order block entries by key, then dataset, then record. */
+static int
+block_entry_cmp(const void *x, const void *y)
+{
+	const BlockEntry *a = x,
+			   *b = y;
+	int			c = strcmp(a->key, b->key);
+
+	if (c != 0)
+		return c;
+	if (a->ds != b->ds)
+		return a->ds < b->ds ? -1 : 1;
+	return a->rec < b->rec ? -1 : (a->rec > b->rec);
+}
+
+/* Whether a relation (table or view) has a column of the given name. */
+static bool
+has_column(Oid relid, const char *name)
+{
+	return get_attnum(relid, name) != InvalidAttrNumber;
+}
+
 /*
  * Read one dataset through SPI, validating rows and lengths; the arrays are
  * allocated in `keep`, which outlives the SPI connection.
  */
 static void
-load_dataset(Oid relid, int index, int *nbytes, LoadedDataset *out, MemoryContext keep)
+load_dataset(Oid relid, int index, int *nbytes, LoadedDataset *out, MemoryContext keep,
+			 BlockIndex *blocks)
 {
 	char	   *relname;
 	char	   *query;
@@ -94,7 +164,8 @@ load_dataset(Oid relid, int index, int *nbytes, LoadedDataset *out, MemoryContex
 	uint32	   *pops;
 
 	relname = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)));
-	query = psprintf("SELECT row_id::bigint, clk::clk FROM %s ORDER BY 1", relname);
+	query = psprintf("SELECT row_id::bigint, clk::clk%s FROM %s ORDER BY 1",
+					 blocks ? ", blocks::text[]" : "", relname);
 	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read dataset %d (%s)", index, relname);
 	n = SPI_processed;
@@ -143,11 +214,90 @@ load_dataset(Oid relid, int index, int *nbytes, LoadedDataset *out, MemoryContex
 			clks = MemoryContextAllocExtended(keep, (Size) *nbytes * (n ? n : 1), MCXT_ALLOC_HUGE);
 		memcpy(clks + (Size) i * *nbytes, c->data, *nbytes);
 		pops[i] = c->popcount;
+		if (blocks)
+		{
+			v = SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull);
+			if (!isnull)
+				add_blocks(blocks, DatumGetArrayTypeP(v), (uint32) index, (uint32) i, keep);
+		}
 	}
 	out->d.n = (uint32) n;
 	out->d.clks = clks;
 	out->d.popcounts = pops;
 	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Generate the pairs of one block (or of whole datasets) into `into`. */
+static void
+generate_into(MatchInput *in, const MatchDataset *x, const MatchDataset *y,
+			  MatchPairs *into, MatchPairs *local, uint32 *count_a)
+{
+	MatchPairs *dst = in->k > 0 ? local : into;
+
+	local->len = 0;
+	if (!match_generate(x, y, in->nbytes, &in->mt, dst, &pg_ma, pg_cancel, NULL))
+		elog(ERROR, "out of memory");
+	if (in->k == 0)
+		return;
+	/* anonlink's kernel keeps each first-dataset record's k best per block. */
+	if (!match_sort_pairs(local, &pg_ma))
+		elog(ERROR, "out of memory");
+	match_topk_rows(local, (uint32) in->k, count_a);
+	for (size_t r = 0; r < local->len; r++)
+		if (!match_pairs_push(into, local->items[r].key, local->items[r].a,
+							  local->items[r].b, &pg_ma))
+			elog(ERROR, "out of memory");
+}
+
+/*
+ * Candidates of every dataset pair, block by block: for each key, the runs
+ * of its members in datasets i and j are compared with each other.
+ */
+static void
+generate_blocked(MatchInput *in, MatchPairs *local, uint32 **counts)
+{
+	BlockIndex *bi = &in->blocks;
+	size_t		g = 0;
+
+	while (g < bi->n)
+	{
+		size_t		end = g,
+					run_start[64],
+					run_len[64];
+		int			nruns = 0;
+		int			run_ds[64];
+
+		while (end < bi->n && strcmp(bi->entries[end].key, bi->entries[g].key) == 0)
+			end++;
+		/* Split the key's members into one run per dataset. */
+		for (size_t e = g; e < end; e++)
+		{
+			if (nruns == 0 || run_ds[nruns - 1] != (int) bi->entries[e].ds)
+			{
+				run_ds[nruns] = (int) bi->entries[e].ds;
+				run_start[nruns] = e;
+				run_len[nruns] = 0;
+				nruns++;
+			}
+			run_len[nruns - 1]++;
+		}
+		for (int ri = 0; ri < nruns; ri++)
+			for (int rj = ri + 1; rj < nruns; rj++)
+			{
+				int			i = run_ds[ri],
+							j = run_ds[rj];
+				int			p = i * in->nds - i * (i + 1) / 2 + (j - i - 1);
+				MatchDataset x = in->ds[i].d,
+							y = in->ds[j].d;
+
+				x.n = (uint32) run_len[ri];
+				x.select = bi->recs + run_start[ri];
+				y.n = (uint32) run_len[rj];
+				y.select = bi->recs + run_start[rj];
+				generate_into(in, &x, &y, &in->pairs[p], local, counts[i]);
+			}
+		g = end;
+	}
 }
 
 /* Validate arguments, load every dataset and generate sorted candidates. */
@@ -158,8 +308,11 @@ match_run(FunctionCallInfo fcinfo, MatchInput *in)
 	Datum	   *elems;
 	bool	   *nulls;
 	double		t;
-	int			p = 0;
+	int			p = 0,
+				with_blocks = 0;
 	MemoryContext keep;
+	MatchPairs	local = {0};
+	uint32	  **counts;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -170,10 +323,11 @@ match_run(FunctionCallInfo fcinfo, MatchInput *in)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("threshold must be greater than 0 and at most 1, not %g", t)));
-	if (!PG_ARGISNULL(2))
+	in->k = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
+	if (!PG_ARGISNULL(2) && in->k < 1)
 		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("top-k (k) is not supported yet")));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be at least 1, not %d", in->k)));
 	arr = PG_GETARG_ARRAYTYPE_P(0);
 	deconstruct_array(arr, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT,
 					  &elems, &nulls, &in->nds);
@@ -181,24 +335,41 @@ match_run(FunctionCallInfo fcinfo, MatchInput *in)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("at least two datasets are needed, got %d", in->nds)));
-	in->nbytes = -1;
-	in->ds = palloc0(sizeof(LoadedDataset) * in->nds);
-	keep = CurrentMemoryContext;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	if (in->nds > 64)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("at most 64 datasets can be linked at once, got %d", in->nds)));
 	for (int i = 0; i < in->nds; i++)
 	{
 		if (nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("dataset %d is NULL", i)));
-		load_dataset(DatumGetObjectId(elems[i]), i, &in->nbytes, &in->ds[i], keep);
+		with_blocks += has_column(DatumGetObjectId(elems[i]), "blocks");
 	}
+	/* Blocking is on when the datasets carry blocks; all or none must. */
+	if (with_blocks != 0 && with_blocks != in->nds)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%d of %d datasets have a blocks column", with_blocks, in->nds),
+				 errhint("For blocking, every dataset needs a blocks text[] column; for none, no dataset may have one.")));
+	in->blocking = with_blocks > 0;
+	in->nbytes = -1;
+	in->ds = palloc0(sizeof(LoadedDataset) * in->nds);
+	keep = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	for (int i = 0; i < in->nds; i++)
+		load_dataset(DatumGetObjectId(elems[i]), i, &in->nbytes, &in->ds[i], keep,
+					 in->blocking ? &in->blocks : NULL);
 	SPI_finish();
 	if (in->nbytes < 0)
 		in->nbytes = 1;			/* all datasets empty: nothing to compare */
 	if (!match_threshold_init(&in->mt, t, (uint32) in->nbytes * 8, &pg_ma))
 		elog(ERROR, "out of memory");
+	counts = palloc(sizeof(uint32 *) * in->nds);
+	for (int i = 0; i < in->nds; i++)
+		counts[i] = MemoryContextAllocExtended(CurrentMemoryContext, sizeof(uint32) * (in->ds[i].d.n + 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	in->npairs = in->nds * (in->nds - 1) / 2;
 	in->pairs = palloc0(sizeof(MatchPairs) * in->npairs);
 	in->pair_i = palloc(sizeof(int) * in->npairs);
@@ -208,11 +379,33 @@ match_run(FunctionCallInfo fcinfo, MatchInput *in)
 		{
 			in->pair_i[p] = i;
 			in->pair_j[p] = j;
-			if (!match_generate(&in->ds[i].d, &in->ds[j].d, in->nbytes, &in->mt,
-								&in->pairs[p], &pg_ma, pg_cancel, NULL) ||
-				!match_sort_pairs(&in->pairs[p], &pg_ma))
-				elog(ERROR, "out of memory");
+			if (!in->blocking)
+				generate_into(in, &in->ds[i].d, &in->ds[j].d, &in->pairs[p], &local, counts[i]);
 		}
+	if (in->blocking)
+	{
+		qsort(in->blocks.entries, in->blocks.n, sizeof(BlockEntry), block_entry_cmp);
+		in->blocks.recs = palloc_extended(sizeof(uint32) * (in->blocks.n + 1), MCXT_ALLOC_HUGE);
+		for (size_t e = 0; e < in->blocks.n; e++)
+			in->blocks.recs[e] = in->blocks.entries[e].rec;
+		generate_blocked(in, &local, counts);
+	}
+	for (p = 0; p < in->npairs; p++)
+	{
+		if (!match_sort_pairs(&in->pairs[p], &pg_ma))
+			elog(ERROR, "out of memory");
+		if (in->blocking)
+			match_dedupe(&in->pairs[p]);
+		if (in->k > 0)
+		{
+			int			i = in->pair_i[p],
+						j = in->pair_j[p];
+
+			match_enforce_k(&in->pairs[p], (uint32) in->k, counts[i], counts[j]);
+			memset(counts[i], 0, sizeof(uint32) * in->ds[i].d.n);
+			memset(counts[j], 0, sizeof(uint32) * in->ds[j].d.n);
+		}
+	}
 }
 
 /*
@@ -237,7 +430,7 @@ Datum
 pprl_candidates(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MatchInput	in;
+	MatchInput	in = {0};
 	size_t	   *pos;
 	int			p;
 
@@ -265,7 +458,7 @@ Datum
 pprl_greedy_groups(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MatchInput	in;
+	MatchInput	in = {0};
 	MatchSolver *solver;
 	MatchMember *members;
 	size_t		nmembers;

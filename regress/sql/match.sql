@@ -58,3 +58,24 @@ SELECT * FROM pprl_candidates('{ma,mdup}', 0.8);
 CREATE TABLE mnocol (id bigint, clk clk);
 SELECT * FROM pprl_candidates('{ma,mnocol}', 0.8);
 SELECT * FROM pprl_candidates('{ma,no_such_table}', 0.8);
+
+-- Blocking: records meet only within a shared block; a pair in several
+-- blocks appears once; NULL or empty blocks meet nobody.
+CREATE TABLE ba (row_id bigint, clk clk, blocks text[]);
+CREATE TABLE bb (row_id bigint, clk clk, blocks text[]);
+INSERT INTO ba VALUES (1, '\xfff0'::bytea, '{x,y}'), (2, '\x03ff'::bytea, '{y}'), (3, '\xfff0'::bytea, NULL),
+	(4, '\xfff0'::bytea, '{}');
+INSERT INTO bb VALUES (7, '\xfff0'::bytea, '{x,y,z}'), (8, '\x07fe'::bytea, '{q}'), (9, '\xfff0'::bytea, '{y,NULL}');
+SELECT * FROM pprl_candidates('{ba,bb}', 0.5);
+SELECT * FROM pprl_greedy_groups('{ba,bb}', 0.5);
+CREATE VIEW ba_all AS SELECT row_id, clk FROM ba;
+CREATE VIEW bb_all AS SELECT row_id, clk FROM bb;
+SELECT * FROM pprl_candidates('{ba_all,bb_all}', 0.5);
+SELECT * FROM pprl_candidates('{ba,bb_all}', 0.5);
+
+-- Top-k as anonlink applies it: each first-dataset record keeps its k best,
+-- then at most k per record on both sides, walking in order.
+SELECT * FROM pprl_candidates('{ba_all,bb_all}', 0.5, 1);
+SELECT * FROM pprl_candidates('{ba_all,bb_all}', 0.5, 2);
+SELECT * FROM pprl_candidates('{ba_all,bb_all}', 0.5, 0);
+SELECT * FROM pprl_candidates('{ba_all,bb_all}', 0.5, -3);

@@ -16,12 +16,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One dataset's CLKs, contiguous, `nbytes` apart, with their popcounts. */
+/*
+ * One dataset's CLKs, contiguous, `nbytes` apart, with their popcounts.
+ * With `select`, only the n records select[0..n-1] take part (a block);
+ * pairs still name records by their index in the whole dataset.
+ */
 typedef struct MatchDataset
 {
 	uint32_t	n;
 	const uint8_t *clks;
 	const uint32_t *popcounts;
+	const uint32_t *select;
 } MatchDataset;
 
 /*
@@ -77,6 +82,10 @@ extern bool match_generate(const MatchDataset *x, const MatchDataset *y,
 						   MatchPairs *out, const MatchAlloc *ma,
 						   MatchCancelFn cancel, void *cancel_arg);
 extern bool match_sort_pairs(MatchPairs *ps, const MatchAlloc *ma);
+extern void match_dedupe(MatchPairs *ps);
+extern void match_topk_rows(MatchPairs *ps, uint32_t k, uint32_t *count_a);
+extern void match_enforce_k(MatchPairs *ps, uint32_t k, uint32_t *count_a,
+							uint32_t *count_b);
 
 /*
  * Greedy solver state (anonlink's greedy_solve: merge threshold 1.0).

@@ -115,7 +115,7 @@ typedef struct Sorted
 	uint32_t   *start;			/* start[p]: first position with popcount >= p */
 } Sorted;
 
-/* Counting sort of a dataset by popcount into a contiguous copy. */
+/* Counting sort of a dataset (or its selected records) by popcount into a contiguous copy. */
 static bool
 sort_by_popcount(const MatchDataset *d, size_t nbytes, uint32_t nbits, Sorted *s,
 				 const MatchAlloc *ma)
@@ -129,16 +129,17 @@ sort_by_popcount(const MatchDataset *d, size_t nbytes, uint32_t nbits, Sorted *s
 		return false;
 	memset(s->start, 0, sizeof(uint32_t) * (nbits + 2));
 	for (uint32_t i = 0; i < d->n; i++)
-		s->start[d->popcounts[i] + 1]++;
+		s->start[d->popcounts[d->select ? d->select[i] : i] + 1]++;
 	for (uint32_t p = 1; p <= nbits + 1; p++)
 		s->start[p] += s->start[p - 1];
 	for (uint32_t i = 0; i < d->n; i++)
 	{
-		uint32_t	pos = s->start[d->popcounts[i]]++;
+		uint32_t	r = d->select ? d->select[i] : i;
+		uint32_t	pos = s->start[d->popcounts[r]]++;
 
-		memcpy(s->clks + (size_t) pos * nbytes, d->clks + (size_t) i * nbytes, nbytes);
-		s->pop[pos] = d->popcounts[i];
-		s->index[pos] = i;
+		memcpy(s->clks + (size_t) pos * nbytes, d->clks + (size_t) r * nbytes, nbytes);
+		s->pop[pos] = d->popcounts[r];
+		s->index[pos] = r;
 	}
 	/* The increments shifted each start to the next bucket: shift back. */
 	for (uint32_t p = nbits + 1; p > 0; p--)
