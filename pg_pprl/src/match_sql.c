@@ -17,6 +17,7 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "optimizer/cost.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -24,6 +25,7 @@
 
 #include "clk.h"
 #include "match/match.h"
+#include "match_units.h"
 
 PG_FUNCTION_INFO_V1(pprl_candidates);
 PG_FUNCTION_INFO_V1(pprl_greedy_groups);
@@ -61,44 +63,11 @@ typedef struct MatchInput
 	int			k;				/* 0: no top-k */
 	LoadedDataset *ds;
 	BlockIndex	blocks;
-	MatchThreshold mt;
 	MatchPairs *pairs;			/* one per dataset pair (i < j), in order */
 	int		   *pair_i;
 	int		   *pair_j;
 	int			npairs;
 } MatchInput;
-
-/* palloc-based allocation hooks (MCXT_ALLOC_HUGE: candidate arrays grow big). */
-static void *
-pg_alloc(size_t size)
-{
-	return MemoryContextAllocExtended(CurrentMemoryContext, size, MCXT_ALLOC_HUGE);
-}
-
-/* Reallocation hook. */
-static void *
-pg_realloc(void *p, size_t size)
-{
-	return repalloc_huge(p, size);
-}
-
-/* Free hook. */
-static void
-pg_free(void *p)
-{
-	pfree(p);
-}
-
-static const MatchAlloc pg_ma = {pg_alloc, pg_realloc, pg_free};
-
-/* Cancellation hook: honour query cancel and termination between tiles. */
-static bool
-pg_cancel(void *arg)
-{
-	(void) arg;
-	CHECK_FOR_INTERRUPTS();
-	return false;
-}
 
 /* Record that a row belongs to each of the blocks in a text[] (NULLs skipped). */
 static void
@@ -227,77 +196,149 @@ load_dataset(Oid relid, int index, int *nbytes, LoadedDataset *out, MemoryContex
 	SPI_freetuptable(SPI_tuptable);
 }
 
-/* Generate the pairs of one block (or of whole datasets) into `into`. */
-static void
-generate_into(MatchInput *in, const MatchDataset *x, const MatchDataset *y,
-			  MatchPairs *into, MatchPairs *local, uint32 *count_a)
-{
-	MatchPairs *dst = in->k > 0 ? local : into;
+/* Below this many comparisons, starting workers costs more than it saves. */
+#define PARALLEL_MIN_COMPARISONS 4000000.0
 
-	local->len = 0;
-	if (!match_generate(x, y, in->nbytes, &in->mt, dst, &pg_ma, pg_cancel, NULL))
-		elog(ERROR, "out of memory");
-	if (in->k == 0)
-		return;
-	/* anonlink's kernel keeps each first-dataset record's k best per block. */
-	if (!match_sort_pairs(local, &pg_ma))
-		elog(ERROR, "out of memory");
-	match_topk_rows(local, (uint32) in->k, count_a);
-	for (size_t r = 0; r < local->len; r++)
-		if (!match_pairs_push(into, local->items[r].key, local->items[r].a,
-							  local->items[r].b, &pg_ma))
-			elog(ERROR, "out of memory");
+/* Append a unit to a growable array. */
+static void
+add_unit(MatchUnit **units, uint32 *n, uint32 *cap, MatchUnit u)
+{
+	if (*n == *cap)
+	{
+		*cap = *cap ? *cap * 2 : 64;
+		*units = *units ? repalloc_huge(*units, sizeof(MatchUnit) * *cap)
+			: palloc_extended(sizeof(MatchUnit) * *cap, MCXT_ALLOC_HUGE);
+	}
+	(*units)[(*n)++] = u;
 }
 
 /*
- * Candidates of every dataset pair, block by block: for each key, the runs
- * of its members in datasets i and j are compared with each other.
+ * Cut the job into units: without blocking, each dataset pair's first
+ * dataset in slices (several per process, for balance); with blocking, one
+ * unit per block and dataset pair that both have members.
  */
 static void
-generate_blocked(MatchInput *in, MatchPairs *local, uint32 **counts)
+build_units(MatchInput *in, MatchJob *job, int nworkers, double *comparisons)
 {
-	BlockIndex *bi = &in->blocks;
-	size_t		g = 0;
+	MatchUnit  *units = NULL;
+	uint32		n = 0,
+				cap = 0;
+	int			p = 0;
 
-	while (g < bi->n)
+	*comparisons = 0;
+	if (!in->blocking)
 	{
-		size_t		end = g,
-					run_start[64],
-					run_len[64];
-		int			nruns = 0;
-		int			run_ds[64];
+		uint32		maxn = 0;
+		uint32	   *ident;
 
-		while (end < bi->n && strcmp(bi->entries[end].key, bi->entries[g].key) == 0)
-			end++;
-		/* Split the key's members into one run per dataset. */
-		for (size_t e = g; e < end; e++)
-		{
-			if (nruns == 0 || run_ds[nruns - 1] != (int) bi->entries[e].ds)
+		for (int d = 0; d < in->nds; d++)
+			maxn = Max(maxn, in->ds[d].d.n);
+		ident = palloc_extended(sizeof(uint32) * (maxn + 1), MCXT_ALLOC_HUGE);
+		for (uint32 r = 0; r < maxn; r++)
+			ident[r] = r;
+		job->sel = ident;
+		job->nsel = maxn;
+		for (int i = 0; i < in->nds; i++)
+			for (int j = i + 1; j < in->nds; j++, p++)
 			{
-				run_ds[nruns] = (int) bi->entries[e].ds;
-				run_start[nruns] = e;
-				run_len[nruns] = 0;
-				nruns++;
-			}
-			run_len[nruns - 1]++;
-		}
-		for (int ri = 0; ri < nruns; ri++)
-			for (int rj = ri + 1; rj < nruns; rj++)
-			{
-				int			i = run_ds[ri],
-							j = run_ds[rj];
-				int			p = i * in->nds - i * (i + 1) / 2 + (j - i - 1);
-				MatchDataset x = in->ds[i].d,
-							y = in->ds[j].d;
+				uint32		ni = in->ds[i].d.n,
+							nj = in->ds[j].d.n;
+				uint32		slice = Max(64, (ni + 4 * (nworkers + 1) - 1) / (4 * (nworkers + 1)));
 
-				x.n = (uint32) run_len[ri];
-				x.select = bi->recs + run_start[ri];
-				y.n = (uint32) run_len[rj];
-				y.select = bi->recs + run_start[rj];
-				generate_into(in, &x, &y, &in->pairs[p], local, counts[i]);
+				if (nj == 0)
+					continue;
+				for (uint32 lo = 0; lo < ni; lo += slice)
+				{
+					MatchUnit	u = {p, i, j, Min(slice, ni - lo), nj, lo, 0};
+
+					add_unit(&units, &n, &cap, u);
+				}
+				*comparisons += (double) ni * nj;
 			}
-		g = end;
 	}
+	else
+	{
+		BlockIndex *bi = &in->blocks;
+		size_t		g = 0;
+
+		qsort(bi->entries, bi->n, sizeof(BlockEntry), block_entry_cmp);
+		bi->recs = palloc_extended(sizeof(uint32) * (bi->n + 1), MCXT_ALLOC_HUGE);
+		for (size_t e = 0; e < bi->n; e++)
+			bi->recs[e] = bi->entries[e].rec;
+		job->sel = bi->recs;
+		job->nsel = bi->n;
+		while (g < bi->n)
+		{
+			size_t		end = g,
+						run_start[MATCH_MAX_DATASETS];
+			uint32		run_len[MATCH_MAX_DATASETS];
+			int			run_ds[MATCH_MAX_DATASETS];
+			int			nruns = 0;
+
+			while (end < bi->n && strcmp(bi->entries[end].key, bi->entries[g].key) == 0)
+				end++;
+			/* The key's members, one run per dataset. */
+			for (size_t e = g; e < end; e++)
+			{
+				if (nruns == 0 || run_ds[nruns - 1] != (int) bi->entries[e].ds)
+				{
+					run_ds[nruns] = (int) bi->entries[e].ds;
+					run_start[nruns] = e;
+					run_len[nruns] = 0;
+					nruns++;
+				}
+				run_len[nruns - 1]++;
+			}
+			for (int ri = 0; ri < nruns; ri++)
+				for (int rj = ri + 1; rj < nruns; rj++)
+				{
+					int			i = run_ds[ri],
+								j = run_ds[rj];
+					MatchUnit	u = {(uint32) (i * in->nds - i * (i + 1) / 2 + (j - i - 1)),
+						(uint32) i, (uint32) j, run_len[ri], run_len[rj],
+					run_start[ri], run_start[rj]};
+
+					add_unit(&units, &n, &cap, u);
+					*comparisons += (double) run_len[ri] * run_len[rj];
+				}
+			g = end;
+		}
+	}
+	job->units = units;
+	job->nunits = n;
+}
+
+/* Concatenate the datasets' CLKs and popcounts for the job. */
+static void
+build_job(MatchInput *in, MatchJob *job, double t)
+{
+	uint64		nrec = 0;
+	uint8	   *clks;
+	uint32	   *pops;
+
+	memset(job, 0, sizeof(*job));
+	job->nds = in->nds;
+	job->nbytes = in->nbytes;
+	job->k = in->k;
+	job->threshold = t;
+	for (int d = 0; d < in->nds; d++)
+	{
+		job->ds_n[d] = in->ds[d].d.n;
+		job->ds_off[d] = nrec;
+		nrec += in->ds[d].d.n;
+	}
+	clks = palloc_extended((Size) in->nbytes * (nrec + 1), MCXT_ALLOC_HUGE);
+	pops = palloc_extended(sizeof(uint32) * (nrec + 1), MCXT_ALLOC_HUGE);
+	for (int d = 0; d < in->nds; d++)
+	{
+		if (in->ds[d].d.n == 0)
+			continue;
+		memcpy(clks + job->ds_off[d] * in->nbytes, in->ds[d].d.clks,
+			   (Size) in->nbytes * in->ds[d].d.n);
+		memcpy(pops + job->ds_off[d], in->ds[d].d.popcounts, sizeof(uint32) * in->ds[d].d.n);
+	}
+	job->clks = clks;
+	job->pops = pops;
 }
 
 /* Validate arguments, load every dataset and generate sorted candidates. */
@@ -311,7 +352,8 @@ match_run(FunctionCallInfo fcinfo, MatchInput *in)
 	int			p = 0,
 				with_blocks = 0;
 	MemoryContext keep;
-	MatchPairs	local = {0};
+	MatchJob	job;
+	double		comparisons;
 	uint32	  **counts;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -335,10 +377,10 @@ match_run(FunctionCallInfo fcinfo, MatchInput *in)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("at least two datasets are needed, got %d", in->nds)));
-	if (in->nds > 64)
+	if (in->nds > MATCH_MAX_DATASETS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("at most 64 datasets can be linked at once, got %d", in->nds)));
+				 errmsg("at most %d datasets can be linked at once, got %d", MATCH_MAX_DATASETS, in->nds)));
 	for (int i = 0; i < in->nds; i++)
 	{
 		if (nulls[i])
@@ -365,11 +407,6 @@ match_run(FunctionCallInfo fcinfo, MatchInput *in)
 	SPI_finish();
 	if (in->nbytes < 0)
 		in->nbytes = 1;			/* all datasets empty: nothing to compare */
-	if (!match_threshold_init(&in->mt, t, (uint32) in->nbytes * 8, &pg_ma))
-		elog(ERROR, "out of memory");
-	counts = palloc(sizeof(uint32 *) * in->nds);
-	for (int i = 0; i < in->nds; i++)
-		counts[i] = MemoryContextAllocExtended(CurrentMemoryContext, sizeof(uint32) * (in->ds[i].d.n + 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	in->npairs = in->nds * (in->nds - 1) / 2;
 	in->pairs = palloc0(sizeof(MatchPairs) * in->npairs);
 	in->pair_i = palloc(sizeof(int) * in->npairs);
@@ -379,20 +416,18 @@ match_run(FunctionCallInfo fcinfo, MatchInput *in)
 		{
 			in->pair_i[p] = i;
 			in->pair_j[p] = j;
-			if (!in->blocking)
-				generate_into(in, &in->ds[i].d, &in->ds[j].d, &in->pairs[p], &local, counts[i]);
 		}
-	if (in->blocking)
-	{
-		qsort(in->blocks.entries, in->blocks.n, sizeof(BlockEntry), block_entry_cmp);
-		in->blocks.recs = palloc_extended(sizeof(uint32) * (in->blocks.n + 1), MCXT_ALLOC_HUGE);
-		for (size_t e = 0; e < in->blocks.n; e++)
-			in->blocks.recs[e] = in->blocks.entries[e].rec;
-		generate_blocked(in, &local, counts);
-	}
+	build_job(in, &job, t);
+	build_units(in, &job, max_parallel_workers_per_gather, &comparisons);
+	match_units_run(&job, in->npairs, in->pairs,
+					comparisons >= PARALLEL_MIN_COMPARISONS ? max_parallel_workers_per_gather : 0);
+	counts = palloc(sizeof(uint32 *) * in->nds);
+	for (int i = 0; i < in->nds; i++)
+		counts[i] = MemoryContextAllocExtended(CurrentMemoryContext, sizeof(uint32) * (in->ds[i].d.n + 1),
+											   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (p = 0; p < in->npairs; p++)
 	{
-		if (!match_sort_pairs(&in->pairs[p], &pg_ma))
+		if (!match_sort_pairs(&in->pairs[p], &match_pg_alloc))
 			elog(ERROR, "out of memory");
 		if (in->blocking)
 			match_dedupe(&in->pairs[p]);
@@ -471,7 +506,7 @@ pprl_greedy_groups(PG_FUNCTION_ARGS)
 	sizes = palloc(sizeof(uint32) * in.nds);
 	for (int i = 0; i < in.nds; i++)
 		sizes[i] = in.ds[i].d.n;
-	solver = match_solver_create((uint32) in.nds, sizes, &pg_ma);
+	solver = match_solver_create((uint32) in.nds, sizes, &match_pg_alloc);
 	pos = palloc0(sizeof(size_t) * in.npairs);
 	while ((p = next_candidate(&in, pos)) >= 0)
 	{
