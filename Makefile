@@ -4,7 +4,8 @@
 #   make install         install it into the system's PostgreSQL 15 (root)
 #   make installcheck    build, stage-install, start a throwaway cluster as a
 #                        non-root user on a private socket, run regress/
-#   make check-kernels   every SIMD kernel path against the reference (ASan/UBSan, valgrind)
+#   make check-core      SIMD kernels and the matching core against references
+#                        (ASan/UBSan; kernels under valgrind too)
 #   make fuzz            libFuzzer runs over the text and binary CLK parsers
 #   make test            all of the above test targets (the README's test command)
 #   make bench           kernel and SQL throughput, per path, with baselines
@@ -30,10 +31,11 @@ REQUIRE_PATHS := $(shell grep -qw avx512_vpopcntdq /proc/cpuinfo 2>/dev/null && 
 
 REGRESS_TESTS := $(basename $(notdir $(wildcard regress/sql/*.sql)))
 KERNEL_SRCS := $(wildcard pg_pprl/src/kernels/*.c)
+MATCH_SRCS := $(wildcard pg_pprl/src/match/*.c)
 SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all install installcheck check-kernels fuzz test bench demo clean
+.PHONY: all install installcheck check-core fuzz test bench demo clean
 
 all:
 	$(MAKE) -C pg_pprl
@@ -61,16 +63,21 @@ build/kernel_test_plain: pg_pprl/test/kernel_test.c $(KERNEL_SRCS)
 	@mkdir -p build
 	$(CC) -std=c11 -O1 -g -Wall -Wextra -Werror -o $@ $^
 
+build/match_test: pg_pprl/test/match_test.c $(MATCH_SRCS) $(KERNEL_SRCS)
+	@mkdir -p build
+	$(CC) $(SAN_FLAGS) -o $@ $^
+
 # Under ASan/UBSan on the real CPU (every path it has), then under valgrind,
 # whose virtual CPU lacks AVX-512: that run proves dispatch falls back.
-check-kernels: build/kernel_test build/kernel_test_plain
+check-core: build/kernel_test build/kernel_test_plain build/match_test
 	build/kernel_test $(REQUIRE_PATHS)
 	valgrind -q --error-exitcode=1 build/kernel_test_plain
+	build/match_test
 
 fuzz:
 	$(MAKE) -C pg_pprl/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 
-test: check-kernels installcheck fuzz
+test: check-core installcheck fuzz
 
 bench: all
 	scripts/bench.sh

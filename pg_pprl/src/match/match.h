@@ -61,7 +61,7 @@ typedef struct MatchThreshold
 {
 	double		t;
 	uint32_t	nbits;
-	uint32_t   *min_c;			/* min_c[A+B]: least |A&B| with dice >= t */
+	uint32_t   *min_c;			/* min_c[A+B]: least |A&B| with dice >= t (t > 0) */
 } MatchThreshold;
 
 extern bool match_threshold_init(MatchThreshold *mt, double t, uint32_t nbits,

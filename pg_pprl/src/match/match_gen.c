@@ -51,9 +51,12 @@ match_key_score(uint64_t key)
 }
 
 /*
- * Build min_c[s] for s = |A| + |B| in 0..2*nbits: the least intersection
- * count whose Dice score, computed in double as anonlink does, is >= t.
- * UINT32_MAX marks sums for which no count reaches t.
+ * Build min_c[s] for s = |A| + |B| in 0..2*nbits: the least count c whose
+ * Dice score 2c/s, computed in double as anonlink does, is >= t (for s = 0,
+ * where Dice is 0, a count no pair has).  The table is nondecreasing in s
+ * (a count that reaches t for s + 1 reaches it for s), which lets a block of
+ * popcount-sorted targets be rejected against its first target's bound.
+ * Counts above min(|A|, |B|) cannot occur, so no cap is needed.
  */
 bool
 match_threshold_init(MatchThreshold *mt, double t, uint32_t nbits, const MatchAlloc *ma)
@@ -63,14 +66,15 @@ match_threshold_init(MatchThreshold *mt, double t, uint32_t nbits, const MatchAl
 	mt->min_c = ma->alloc(sizeof(uint32_t) * (2 * (size_t) nbits + 1));
 	if (!mt->min_c)
 		return false;
-	for (uint32_t s = 0; s <= 2 * nbits; s++)
+	mt->min_c[0] = 1;
+	for (uint32_t s = 1; s <= 2 * nbits; s++)
 	{
 		uint32_t	c = (uint32_t) (t * s / 2);
 
 		c = c > 2 ? c - 2 : 0;
-		while (c <= s / 2 && match_score(c, s - s / 2, s / 2) < t)
+		while (match_score(c, s - s / 2, s / 2) < t)
 			c++;
-		mt->min_c[s] = c <= s / 2 ? c : UINT32_MAX;
+		mt->min_c[s] = c;
 	}
 	return true;
 }
@@ -223,16 +227,29 @@ match_generate(const MatchDataset *x, const MatchDataset *y, size_t nbytes,
 			{
 				uint32_t	pa = sx.pop[q0 + i];
 				const uint32_t *row = counts + (size_t) i * nt;
+				/* Targets ascend in popcount, so the block's first has the lowest bound. */
+				uint32_t	cmin = mt->min_c[pa + sy.pop[t0]];
 
-				for (uint32_t j = 0; j < nt; j++)
+				for (uint32_t j0 = 0; j0 < nt; j0 += 16)
 				{
-					uint32_t	pb = sy.pop[t0 + j];
+					uint32_t	jend = nt - j0 < 16 ? nt : j0 + 16;
+					uint32_t	best = 0;
 
-					if (row[j] < mt->min_c[pa + pb])
+					/* Branch-free maximum of 16 counts: almost always below cmin. */
+					for (uint32_t j = j0; j < jend; j++)
+						best = row[j] > best ? row[j] : best;
+					if (best < cmin)
 						continue;
-					if (!match_pairs_push(out, match_score_key(match_score(row[j], pa, pb)),
-										  sx.index[q0 + i], sy.index[t0 + j], ma))
-						goto done;
+					for (uint32_t j = j0; j < jend; j++)
+					{
+						uint32_t	pb = sy.pop[t0 + j];
+
+						if (row[j] < mt->min_c[pa + pb])
+							continue;
+						if (!match_pairs_push(out, match_score_key(match_score(row[j], pa, pb)),
+											  sx.index[q0 + i], sy.index[t0 + j], ma))
+							goto done;
+					}
 				}
 			}
 		}
