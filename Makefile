@@ -24,7 +24,7 @@ CC ?= cc
 CLANG ?= clang
 FUZZ_SECONDS ?= 20
 
-# Kernel requirement for check-kernels: on a CPU that has AVX-512 VPOPCNTDQ
+# Kernel requirement for check-core: on a CPU that has AVX-512 VPOPCNTDQ
 # the test must exercise it (so a broken detector cannot skip it silently).
 REQUIRE_PATHS := $(shell grep -qw avx512_vpopcntdq /proc/cpuinfo 2>/dev/null && echo "--require avx512") \
 	$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo "--require avx2")
