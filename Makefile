@@ -77,7 +77,9 @@ check-core: build/kernel_test build/kernel_test_plain build/match_test
 fuzz:
 	$(MAKE) -C pg_pprl/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 
+# The closing line counts the suites above, each of which stops the run on failure.
 test: check-core installcheck fuzz
+	@echo "test: 5 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, fuzz)"
 
 bench: all
 	scripts/bench.sh

@@ -5,14 +5,19 @@
 #   1. build/kernel_bench: the C kernels alone, one core, tiled and pairwise,
 #      every path this CPU supports against the portable path and the
 #      1000M comparisons/s goal for AVX-512.
-#   2. pg_pprl/bench/sql_bench.sql in a throwaway PostgreSQL cluster: the %
+#   2. build/solver_bench: radix ordering and greedy solving of random
+#      candidates (2 and 3 datasets), pairs per second.
+#   3. pg_pprl/bench/sql_bench.sql in a throwaway PostgreSQL cluster: the %
 #      operator and dice() per pprl.simd path against the plain-SQL
 #      equivalent on bit(1024), one backend, no parallel workers.
+#   4. pg_pprl/bench/match_bench.sql in the same cluster: pprl_greedy_groups
+#      on 100,000 x 100,000 CLKs with parallel workers and on one core,
+#      beside plain SQL (measured on a sample, extrapolated).
 #
 # Either part fails (non-zero exit) when kernel paths disagree with each
 # other or with the baseline; being slower than a goal is only reported.
 # Environment: BENCH_SECONDS (per figure, default 1), BENCH_NA/BENCH_NB
-# (SQL table sizes, default 2000 each).  Works as root (the cluster then
+# (SQL table sizes, default 2000 each), BENCH_MATCH_N (default 100000).  Works as root (the cluster then
 # runs as an unprivileged OS user, see pgtmp.sh) and as an ordinary user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +34,12 @@ mkdir -p build
 build/kernel_bench "$SECONDS_PER_FIGURE"
 
 echo
+echo "== candidate ordering and greedy solving (build/solver_bench) =="
+"$CC" -std=c11 -O2 -Wall -Wextra -Werror -o build/solver_bench \
+	pg_pprl/bench/solver_bench.c pg_pprl/src/match/*.c pg_pprl/src/kernels/*.c
+build/solver_bench
+
+echo
 echo "== SQL (pg_pprl/bench/sql_bench.sql, throwaway cluster) =="
 tmp=$(mktemp -d /tmp/pprl-bench.XXXXXX)
 trap 'scripts/pgtmp.sh stop "$tmp"' EXIT
@@ -37,3 +48,8 @@ eval "export $(scripts/pgtmp.sh start-staged "$tmp")"
 	-v na="${BENCH_NA:-2000}" -v nb="${BENCH_NB:-2000}" \
 	-v min_seconds="$SECONDS_PER_FIGURE" \
 	-f pg_pprl/bench/sql_bench.sql
+
+echo
+echo "== linking ${BENCH_MATCH_N:-100000} x ${BENCH_MATCH_N:-100000} CLKs end to end (pg_pprl/bench/match_bench.sql) =="
+"$("$PG_CONFIG" --bindir)/psql" -X -q -v ON_ERROR_STOP=1 -d postgres \
+	-v n="${BENCH_MATCH_N:-100000}" -f pg_pprl/bench/match_bench.sql
