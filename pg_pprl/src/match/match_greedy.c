@@ -13,29 +13,36 @@
  * Edges only join different datasets, so a merged group never holds two
  * records of one dataset.  With two datasets this is 1:1 greedy matching.
  * Groups of one are dropped from the result.
+ *
+ * Edge counts live in one open-addressing hash table keyed by the group
+ * pair, and each group keeps the list of groups it has edges with, so a
+ * merge costs the absorbee's degree, not a scan of every edge.  Entries of
+ * absorbed groups are left behind: nothing looks them up again.
  */
 #include <string.h>
 
 #include "match.h"
 
-/* An edge count from one group to another. */
-typedef struct Edge
-{
-	uint32_t	other;
-	uint32_t	count;
-} Edge;
-
-/* A group: its members and its edge counts to other groups. */
+/* A group: its members and the groups it has edges with. */
 typedef struct Group
 {
 	uint32_t   *members;
 	uint32_t	size;
 	uint32_t	cap;
-	Edge	   *edges;
-	uint32_t	nedges;
-	uint32_t	ecap;
+	uint32_t   *nbrs;			/* may hold duplicates and dead groups */
+	uint32_t	nnbrs;
+	uint32_t	ncap;
 	bool		alive;
 } Group;
+
+/* One slot of the edge table: a group pair and its edge count. */
+typedef struct EdgeSlot
+{
+	uint64_t	key;			/* EMPTY_KEY when unused */
+	uint32_t	count;
+} EdgeSlot;
+
+#define EMPTY_KEY UINT64_MAX
 
 struct MatchSolver
 {
@@ -47,6 +54,9 @@ struct MatchSolver
 	Group	   *groups;
 	uint32_t	ngroups;
 	uint32_t	gcap;
+	EdgeSlot   *slots;
+	size_t		nslots;			/* a power of two */
+	size_t		used;
 };
 
 /* Grow an array to hold at least `need` elements of `elem` bytes. */
@@ -90,44 +100,79 @@ group_new(MatchSolver *s, const uint32_t *recs, uint32_t n)
 	return (int32_t) s->ngroups++;
 }
 
-/* The edge entry of g towards `other`, or NULL. */
-static Edge *
-edge_find(Group *g, uint32_t other)
+/* Key of the unordered group pair {g, h}. */
+static inline uint64_t
+edge_key(uint32_t g, uint32_t h)
 {
-	for (uint32_t i = 0; i < g->nedges; i++)
-		if (g->edges[i].other == other)
-			return &g->edges[i];
-	return NULL;
+	return g < h ? ((uint64_t) g << 32) | h : ((uint64_t) h << 32) | g;
 }
 
-/* Add `count` to g's edge towards `other`, creating it if needed. */
-static bool
-edge_add(MatchSolver *s, uint32_t gid, uint32_t other, uint32_t count)
+/* The table slot of a key: its own, or the empty one where it would go. */
+static EdgeSlot *
+edge_slot(MatchSolver *s, uint64_t key)
 {
-	Group	   *g = &s->groups[gid];
-	Edge	   *e = edge_find(g, other);
+	size_t		mask = s->nslots - 1;
+	size_t		i = (size_t) ((key * UINT64_C(0x9E3779B97F4A7C15)) >> 20) & mask;
 
-	if (e)
-	{
-		e->count += count;
-		return true;
-	}
-	if (!grow(s->ma, (void **) &g->edges, &g->ecap, g->nedges + 1, sizeof(Edge)))
+	while (s->slots[i].key != key && s->slots[i].key != EMPTY_KEY)
+		i = (i + 1) & mask;
+	return &s->slots[i];
+}
+
+/* Double the edge table (or create it). */
+static bool
+edge_grow(MatchSolver *s)
+{
+	size_t		old_n = s->nslots;
+	EdgeSlot   *old = s->slots;
+
+	s->nslots = old_n ? old_n * 2 : 1024;
+	s->slots = s->ma->alloc(s->nslots * sizeof(EdgeSlot));
+	if (!s->slots)
 		return false;
-	g->edges[g->nedges].other = other;
-	g->edges[g->nedges].count = count;
-	g->nedges++;
+	for (size_t i = 0; i < s->nslots; i++)
+		s->slots[i].key = EMPTY_KEY;
+	for (size_t i = 0; i < old_n; i++)
+		if (old[i].key != EMPTY_KEY)
+			*edge_slot(s, old[i].key) = old[i];
+	if (old)
+		s->ma->free(old);
 	return true;
 }
 
-/* Drop g's edge towards `other`, if any. */
-static void
-edge_remove(Group *g, uint32_t other)
+/* Note that groups g and h have an edge (for merges to find it). */
+static bool
+nbr_add(MatchSolver *s, uint32_t g, uint32_t h)
 {
-	Edge	   *e = edge_find(g, other);
+	Group	   *gr = &s->groups[g];
 
-	if (e)
-		*e = g->edges[--g->nedges];
+	if (!grow(s->ma, (void **) &gr->nbrs, &gr->ncap, gr->nnbrs + 1, sizeof(uint32_t)))
+		return false;
+	gr->nbrs[gr->nnbrs++] = h;
+	return true;
+}
+
+/* Add `count` to the edge count of {g, h}; *total receives the new count. */
+static bool
+edge_add(MatchSolver *s, uint32_t g, uint32_t h, uint32_t count, uint32_t *total)
+{
+	EdgeSlot   *e;
+
+	if ((s->used + 1) * 2 > s->nslots && !edge_grow(s))
+		return false;
+	e = edge_slot(s, edge_key(g, h));
+	if (e->key == EMPTY_KEY)
+	{
+		e->key = edge_key(g, h);
+		e->count = 0;
+		s->used++;
+		if (!nbr_add(s, g, h) || !nbr_add(s, h, g))
+			return false;
+	}
+	e->count += count;
+	if (total)
+		*total = e->count;
+	return true;
 }
 
 /* Merge group b into group a: members, then edge counts. */
@@ -144,22 +189,26 @@ group_absorb(MatchSolver *s, uint32_t a, uint32_t b)
 		s->groups[a].members[s->groups[a].size++] = gb->members[i];
 		s->group_of[gb->members[i]] = (int32_t) a;
 	}
-	for (uint32_t i = 0; i < gb->nedges; i++)
+	gb->alive = false;
+	/* b's edges to third groups now count for a. */
+	for (uint32_t i = 0; i < s->groups[b].nnbrs; i++)
 	{
-		uint32_t	o = gb->edges[i].other;
-		uint32_t	c = gb->edges[i].count;
+		uint32_t	o = s->groups[b].nbrs[i];
+		EdgeSlot   *e;
+		uint32_t	c;
 
-		if (o == a)
+		if (o == a || !s->groups[o].alive)
 			continue;
-		/* The third group now sees a instead of b. */
-		edge_remove(&s->groups[o], b);
-		if (!edge_add(s, a, o, c) || !edge_add(s, o, a, c))
+		e = edge_slot(s, edge_key(b, o));
+		c = e->key == EMPTY_KEY ? 0 : e->count;
+		if (c == 0)
+			continue;			/* a duplicate neighbour, already moved */
+		e->count = 0;
+		if (!edge_add(s, a, o, c, NULL))
 			return false;
 	}
-	edge_remove(&s->groups[a], b);
-	gb->alive = false;
-	gb->size = 0;
-	gb->nedges = 0;
+	s->groups[b].size = 0;
+	s->groups[b].nnbrs = 0;
 	return true;
 }
 
@@ -228,19 +277,16 @@ match_solver_add(MatchSolver *s, uint32_t ds_a, uint32_t a, uint32_t ds_b, uint3
 			return true;
 		}
 		single = group_new(s, &r, 1);
-		return single >= 0 && edge_add(s, (uint32_t) g, (uint32_t) single, 1) &&
-			edge_add(s, (uint32_t) single, (uint32_t) g, 1);
+		return single >= 0 && edge_add(s, (uint32_t) g, (uint32_t) single, 1, NULL);
 	}
 	if (g0 != g1)
 	{
-		Edge	   *e;
+		uint32_t	count;
 		uint64_t	need = (uint64_t) s->groups[g0].size * s->groups[g1].size;
 
-		if (!edge_add(s, (uint32_t) g0, (uint32_t) g1, 1) ||
-			!edge_add(s, (uint32_t) g1, (uint32_t) g0, 1))
+		if (!edge_add(s, (uint32_t) g0, (uint32_t) g1, 1, &count))
 			return false;
-		e = edge_find(&s->groups[g0], (uint32_t) g1);
-		if (e->count >= need)
+		if (count >= need)
 		{
 			bool		g1_larger = s->groups[g1].size > s->groups[g0].size;
 
@@ -330,11 +376,13 @@ match_solver_free(MatchSolver *s)
 	{
 		if (s->groups[g].members)
 			ma->free(s->groups[g].members);
-		if (s->groups[g].edges)
-			ma->free(s->groups[g].edges);
+		if (s->groups[g].nbrs)
+			ma->free(s->groups[g].nbrs);
 	}
 	if (s->groups)
 		ma->free(s->groups);
+	if (s->slots)
+		ma->free(s->slots);
 	ma->free(s->group_of);
 	ma->free(s->offset);
 	ma->free(s);
