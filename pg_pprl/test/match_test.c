@@ -223,6 +223,149 @@ test_greedy(void)
 	free(m);
 }
 
+/*
+ * A naive reference of anonlink's greedy rules (edge counts in a matrix,
+ * group ids = creation order) for small instances: fills group_of.
+ */
+#define NAIVE_MAX 64
+static void
+naive_solve(uint32_t nrec, const uint32_t (*e)[2], int ne, int *group_of)
+{
+	static uint32_t edge[NAIVE_MAX][NAIVE_MAX];
+	int			size[NAIVE_MAX] = {0};
+	int			ng = 0;
+
+	memset(edge, 0, sizeof(edge));
+	for (uint32_t r = 0; r < nrec; r++)
+		group_of[r] = -1;
+	for (int i = 0; i < ne; i++)
+	{
+		int			r0 = (int) e[i][0],
+					r1 = (int) e[i][1];
+		int			g0 = group_of[r0],
+					g1 = group_of[r1];
+
+		if (g0 < 0 && g1 < 0)
+		{
+			group_of[r0] = group_of[r1] = ng;
+			size[ng++] = 2;
+		}
+		else if (g0 < 0 || g1 < 0)
+		{
+			int			g = g0 < 0 ? g1 : g0,
+						r = g0 < 0 ? r0 : r1;
+
+			if (size[g] <= 1)
+			{
+				group_of[r] = g;
+				size[g]++;
+			}
+			else
+			{
+				group_of[r] = ng;
+				size[ng] = 1;
+				edge[g][ng] = edge[ng][g] = 1;
+				ng++;
+			}
+		}
+		else if (g0 != g1)
+		{
+			edge[g0][g1]++;
+			edge[g1][g0]++;
+			if (edge[g0][g1] >= (uint32_t) (size[g0] * size[g1]))
+			{
+				int			a = size[g1] > size[g0] ? g1 : g0,
+							b = a == g0 ? g1 : g0;
+
+				for (uint32_t r = 0; r < nrec; r++)
+					if (group_of[r] == b)
+						group_of[r] = a;
+				size[a] += size[b];
+				size[b] = 0;
+				for (int o = 0; o < ng; o++)
+					if (o != a && o != b)
+					{
+						edge[a][o] += edge[b][o];
+						edge[o][a] = edge[a][o];
+						edge[b][o] = edge[o][b] = 0;
+					}
+			}
+		}
+	}
+}
+
+/* The solver against the naive reference on random multi-party instances. */
+static void
+test_greedy_random(void)
+{
+	uint64_t	s = 99;
+
+	for (int round = 0; round < 300; round++)
+	{
+		uint32_t	nds = 3 + (uint32_t) (rng(&s) % 3),
+					per = 2 + (uint32_t) (rng(&s) % 8);
+		uint32_t	sizes[5],
+					nrec = nds * per;
+		uint32_t	e[200][2],
+					q[200][4];
+		int			ne = 0,
+					ref[NAIVE_MAX];
+		MatchMember *m;
+		size_t		n;
+		int			ok = 1;
+
+		for (uint32_t d = 0; d < nds; d++)
+			sizes[d] = per;
+		while (ne < 10 + (int) (rng(&s) % 150))
+		{
+			uint32_t	da = (uint32_t) (rng(&s) % nds),
+						db = (uint32_t) (rng(&s) % nds),
+						a = (uint32_t) (rng(&s) % per),
+						b = (uint32_t) (rng(&s) % per);
+
+			if (da == db)
+				continue;
+			if (da > db)
+			{
+				uint32_t	t = da;
+
+				da = db;
+				db = t;
+			}
+			q[ne][0] = da, q[ne][1] = a, q[ne][2] = db, q[ne][3] = b;
+			e[ne][0] = da * per + a;
+			e[ne][1] = db * per + b;
+			ne++;
+		}
+		naive_solve(nrec, (const uint32_t (*)[2]) e, ne, ref);
+		n = solve(nds, sizes, (const uint32_t (*)[4]) q, ne, &m);
+		/* Same partition: two members share a group iff they do in ref. */
+		for (size_t x = 0; x < n; x++)
+			for (size_t y = 0; y < n; y++)
+			{
+				int			rx = ref[m[x].ds * per + m[x].rec],
+							ry = ref[m[y].ds * per + m[y].rec];
+
+				ok &= (m[x].group == m[y].group) == (rx == ry);
+			}
+		/* Same number of records in groups of two or more. */
+		{
+			int			cnt[NAIVE_MAX] = {0};
+			size_t		grouped = 0;
+
+			for (uint32_t r = 0; r < nrec; r++)
+				if (ref[r] >= 0)
+					cnt[ref[r]]++;
+			for (uint32_t r = 0; r < nrec; r++)
+				if (ref[r] >= 0 && cnt[ref[r]] >= 2)
+					grouped++;
+			ok &= grouped == n;
+		}
+		check(ok, "greedy vs naive reference", 0, (size_t) round);
+		free(m);
+	}
+}
+
 /* Run all checks. */
 int
 main(void)
@@ -231,6 +374,7 @@ main(void)
 	test_generate();
 	test_filters();
 	test_greedy();
+	test_greedy_random();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
