@@ -79,3 +79,33 @@ SELECT * FROM pprl_candidates('{ba_all,bb_all}', 0.5, 1);
 SELECT * FROM pprl_candidates('{ba_all,bb_all}', 0.5, 2);
 SELECT * FROM pprl_candidates('{ba_all,bb_all}', 0.5, 0);
 SELECT * FROM pprl_candidates('{ba_all,bb_all}', 0.5, -3);
+
+-- Large enough for parallel workers (over 4M comparisons): the same
+-- candidates and groups with and without them, blocked or not, with top-k.
+CREATE FUNCTION pg_temp.bytes(seed text) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
+	SELECT decode(md5(seed || ':1') || md5(seed || ':2') || md5(seed || ':3') || md5(seed || ':4'), 'hex')
+$$;
+CREATE TABLE pa AS SELECT i::bigint AS row_id, pg_temp.bytes('a' || i)::clk AS clk,
+	ARRAY[(i % 3)::text, 'all'] AS blocks FROM generate_series(0, 2199) i;
+CREATE TABLE pb AS SELECT i::bigint AS row_id,
+	CASE WHEN i % 2 = 0 THEN (a.clk::varbit # (pg_temp.bytes('n' || i)::clk & pg_temp.bytes('m' || i)::clk
+	                           & pg_temp.bytes('o' || i)::clk)::varbit)::clk
+	ELSE pg_temp.bytes('b' || i)::clk END AS clk,
+	ARRAY[(i % 3)::text, 'all'] AS blocks
+  FROM generate_series(0, 2199) i JOIN pa a ON a.row_id = (i * 7) % 2200;
+CREATE VIEW pa_all AS SELECT row_id, clk FROM pa;
+CREATE VIEW pb_all AS SELECT row_id, clk FROM pb;
+CREATE FUNCTION pg_temp.same(q text) RETURNS TABLE (rows bigint, differ bigint) LANGUAGE plpgsql AS $$
+BEGIN
+	SET LOCAL max_parallel_workers_per_gather = 0;
+	EXECUTE 'CREATE TEMP TABLE serial AS ' || q;
+	SET LOCAL max_parallel_workers_per_gather = 2;
+	EXECUTE 'CREATE TEMP TABLE par AS ' || q;
+	RETURN QUERY SELECT (SELECT count(*) FROM par),
+		(SELECT count(*) FROM ((TABLE serial EXCEPT ALL TABLE par) UNION ALL (TABLE par EXCEPT ALL TABLE serial)) x);
+	DROP TABLE serial, par;
+END $$;
+SELECT * FROM pg_temp.same($$SELECT row_number() OVER () AS pos, * FROM pprl_candidates('{pa_all,pb_all}', 0.6)$$);
+SELECT * FROM pg_temp.same($$SELECT * FROM pprl_greedy_groups('{pa_all,pb_all}', 0.6)$$);
+SELECT * FROM pg_temp.same($$SELECT row_number() OVER () AS pos, * FROM pprl_candidates('{pa,pb}', 0.6, 1)$$);
+SELECT * FROM pg_temp.same($$SELECT row_number() OVER () AS pos, * FROM pprl_candidates('{pa_all,pb_all,pa_all}', 0.6)$$);
