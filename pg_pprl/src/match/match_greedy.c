@@ -15,25 +15,35 @@
  * Groups of one are dropped from the result.
  *
  * Edge counts live in one open-addressing hash table keyed by the group
- * pair, and each group keeps the list of groups it has edges with, so a
- * merge costs the absorbee's degree, not a scan of every edge.  Entries of
- * absorbed groups are left behind: nothing looks them up again.
+ * pair, and each group keeps a list of the groups it has edges with, so a
+ * merge costs the absorbee's size and degree, not a scan of every edge.
+ * Members and neighbours are linked lists in shared pools (no allocation
+ * per group).  Entries of absorbed groups are left behind: nothing looks
+ * them up again.
  */
 #include <string.h>
 
 #include "match.h"
 
-/* A group: its members and the groups it has edges with. */
+#define NIL UINT32_MAX
+#define EMPTY_KEY UINT64_MAX
+
+/* A group: size, member list and neighbour list heads. */
 typedef struct Group
 {
-	uint32_t   *members;
 	uint32_t	size;
-	uint32_t	cap;
-	uint32_t   *nbrs;			/* may hold duplicates and dead groups */
-	uint32_t	nnbrs;
-	uint32_t	ncap;
+	uint32_t	first;			/* first member (global record id) */
+	uint32_t	last;			/* last member, for O(1) splicing */
+	uint32_t	nbrs;			/* head of its neighbour list in the pool */
 	bool		alive;
 } Group;
+
+/* A neighbour-list node: a group with which the owner has an edge. */
+typedef struct Nbr
+{
+	uint32_t	group;
+	uint32_t	next;
+} Nbr;
 
 /* One slot of the edge table: a group pair and its edge count. */
 typedef struct EdgeSlot
@@ -42,8 +52,6 @@ typedef struct EdgeSlot
 	uint32_t	count;
 } EdgeSlot;
 
-#define EMPTY_KEY UINT64_MAX
-
 struct MatchSolver
 {
 	const MatchAlloc *ma;
@@ -51,9 +59,13 @@ struct MatchSolver
 	uint32_t   *offset;			/* first global id of each dataset */
 	uint32_t	nrec;
 	int32_t    *group_of;		/* group of each record, -1 if none */
+	uint32_t   *next_member;	/* member lists, linked through records */
 	Group	   *groups;
 	uint32_t	ngroups;
 	uint32_t	gcap;
+	Nbr		   *pool;
+	uint32_t	npool;
+	uint32_t	pcap;
 	EdgeSlot   *slots;
 	size_t		nslots;			/* a power of two */
 	size_t		used;
@@ -68,7 +80,7 @@ grow(const MatchAlloc *ma, void **arr, uint32_t *cap, uint32_t need, size_t elem
 
 	if (need <= *cap)
 		return true;
-	ncap = *cap ? *cap * 2 : 4;
+	ncap = *cap ? *cap * 2 : 1024;
 	while (ncap < need)
 		ncap *= 2;
 	p = *arr ? ma->realloc(*arr, (size_t) ncap * elem) : ma->alloc((size_t) ncap * elem);
@@ -77,6 +89,22 @@ grow(const MatchAlloc *ma, void **arr, uint32_t *cap, uint32_t need, size_t elem
 	*arr = p;
 	*cap = ncap;
 	return true;
+}
+
+/* Add record r to group g. */
+static void
+member_add(MatchSolver *s, uint32_t g, uint32_t r)
+{
+	Group	   *gr = &s->groups[g];
+
+	s->next_member[r] = NIL;
+	if (gr->size == 0)
+		gr->first = r;
+	else
+		s->next_member[gr->last] = r;
+	gr->last = r;
+	gr->size++;
+	s->group_of[r] = (int32_t) g;
 }
 
 /* Create a group holding the given records; returns its id or -1. */
@@ -88,15 +116,11 @@ group_new(MatchSolver *s, const uint32_t *recs, uint32_t n)
 	if (!grow(s->ma, (void **) &s->groups, &s->gcap, s->ngroups + 1, sizeof(Group)))
 		return -1;
 	g = &s->groups[s->ngroups];
-	memset(g, 0, sizeof(*g));
+	g->size = 0;
+	g->nbrs = NIL;
 	g->alive = true;
-	if (!grow(s->ma, (void **) &g->members, &g->cap, n, sizeof(uint32_t)))
-		return -1;
 	for (uint32_t i = 0; i < n; i++)
-	{
-		g->members[g->size++] = recs[i];
-		s->group_of[recs[i]] = (int32_t) s->ngroups;
-	}
+		member_add(s, s->ngroups, recs[i]);
 	return (int32_t) s->ngroups++;
 }
 
@@ -140,15 +164,15 @@ edge_grow(MatchSolver *s)
 	return true;
 }
 
-/* Note that groups g and h have an edge (for merges to find it). */
+/* Note that group g has an edge with h (for merges to find it). */
 static bool
 nbr_add(MatchSolver *s, uint32_t g, uint32_t h)
 {
-	Group	   *gr = &s->groups[g];
-
-	if (!grow(s->ma, (void **) &gr->nbrs, &gr->ncap, gr->nnbrs + 1, sizeof(uint32_t)))
+	if (!grow(s->ma, (void **) &s->pool, &s->pcap, s->npool + 1, sizeof(Nbr)))
 		return false;
-	gr->nbrs[gr->nnbrs++] = h;
+	s->pool[s->npool].group = h;
+	s->pool[s->npool].next = s->groups[g].nbrs;
+	s->groups[g].nbrs = s->npool++;
 	return true;
 }
 
@@ -168,6 +192,7 @@ edge_add(MatchSolver *s, uint32_t g, uint32_t h, uint32_t count, uint32_t *total
 		s->used++;
 		if (!nbr_add(s, g, h) || !nbr_add(s, h, g))
 			return false;
+		e = edge_slot(s, edge_key(g, h));
 	}
 	e->count += count;
 	if (total)
@@ -179,21 +204,20 @@ edge_add(MatchSolver *s, uint32_t g, uint32_t h, uint32_t count, uint32_t *total
 static bool
 group_absorb(MatchSolver *s, uint32_t a, uint32_t b)
 {
-	Group	   *gb = &s->groups[b];
+	Group	   *ga = &s->groups[a],
+			   *gb = &s->groups[b];
 
-	if (!grow(s->ma, (void **) &s->groups[a].members, &s->groups[a].cap,
-			  s->groups[a].size + gb->size, sizeof(uint32_t)))
-		return false;
-	for (uint32_t i = 0; i < gb->size; i++)
-	{
-		s->groups[a].members[s->groups[a].size++] = gb->members[i];
-		s->group_of[gb->members[i]] = (int32_t) a;
-	}
+	for (uint32_t r = gb->first; r != NIL; r = s->next_member[r])
+		s->group_of[r] = (int32_t) a;
+	s->next_member[ga->last] = gb->first;
+	ga->last = gb->last;
+	ga->size += gb->size;
+	gb->size = 0;
 	gb->alive = false;
 	/* b's edges to third groups now count for a. */
-	for (uint32_t i = 0; i < s->groups[b].nnbrs; i++)
+	for (uint32_t i = gb->nbrs; i != NIL; i = s->pool[i].next)
 	{
-		uint32_t	o = s->groups[b].nbrs[i];
+		uint32_t	o = s->pool[i].group;
 		EdgeSlot   *e;
 		uint32_t	c;
 
@@ -207,8 +231,6 @@ group_absorb(MatchSolver *s, uint32_t a, uint32_t b)
 		if (!edge_add(s, a, o, c, NULL))
 			return false;
 	}
-	s->groups[b].size = 0;
-	s->groups[b].nnbrs = 0;
 	return true;
 }
 
@@ -231,7 +253,8 @@ match_solver_create(uint32_t nds, const uint32_t *sizes, const MatchAlloc *ma)
 		s->offset[d + 1] = s->offset[d] + sizes[d];
 	s->nrec = s->offset[nds];
 	s->group_of = ma->alloc(sizeof(int32_t) * (s->nrec ? s->nrec : 1));
-	if (!s->group_of)
+	s->next_member = ma->alloc(sizeof(uint32_t) * (s->nrec ? s->nrec : 1));
+	if (!s->group_of || !s->next_member)
 		return NULL;
 	memset(s->group_of, 0xff, sizeof(int32_t) * s->nrec);
 	return s;
@@ -269,11 +292,7 @@ match_solver_add(MatchSolver *s, uint32_t ds_a, uint32_t a, uint32_t ds_b, uint3
 
 		if (s->groups[g].size <= 1)
 		{
-			if (!grow(s->ma, (void **) &s->groups[g].members, &s->groups[g].cap,
-					  s->groups[g].size + 1, sizeof(uint32_t)))
-				return false;
-			s->groups[g].members[s->groups[g].size++] = r;
-			s->group_of[r] = g;
+			member_add(s, (uint32_t) g, r);
 			return true;
 		}
 		single = group_new(s, &r, 1);
@@ -297,69 +316,68 @@ match_solver_add(MatchSolver *s, uint32_t ds_a, uint32_t a, uint32_t ds_b, uint3
 	return true;
 }
 
-/* Sort helper: insertion sort of a small member list. */
-static void
-sort_u32(uint32_t *v, uint32_t n)
-{
-	for (uint32_t i = 1; i < n; i++)
-	{
-		uint32_t	x = v[i],
-					j = i;
-
-		for (; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
-	}
-}
-
 /*
  * The groups of two or more, members in (dataset, record) order, groups
- * numbered 0.. in the order of their first member.
+ * numbered 0.. in the order of their first member.  Two passes over the
+ * records in global order: number the groups and count their members,
+ * then place each record in its group's slice.
  */
 bool
 match_solver_groups(MatchSolver *s, MatchMember **members, size_t *n)
 {
-	size_t		total = 0,
-				k = 0;
-	uint32_t	gid = 0;
+	uint32_t   *gid = s->ma->alloc(sizeof(uint32_t) * (s->ngroups ? s->ngroups : 1));
+	size_t	   *pos;
+	size_t		total = 0;
+	uint32_t	ngid = 0,
+				d = 0;
 	MatchMember *out;
 
-	for (uint32_t g = 0; g < s->ngroups; g++)
-		if (s->groups[g].alive && s->groups[g].size >= 2)
-		{
-			total += s->groups[g].size;
-			sort_u32(s->groups[g].members, s->groups[g].size);
-		}
-	out = s->ma->alloc(sizeof(MatchMember) * (total ? total : 1));
-	if (!out)
+	if (!gid)
 		return false;
-	/* Walk records in global order; a group is emitted at its first member. */
+	for (uint32_t g = 0; g < s->ngroups; g++)
+		gid[g] = NIL;
 	for (uint32_t r = 0; r < s->nrec; r++)
 	{
 		int32_t		g = s->group_of[r];
-		Group	   *gr;
 
-		if (g < 0)
-			continue;
-		gr = &s->groups[g];
-		if (gr->size < 2 || gr->members[0] != r)
-			continue;
-		for (uint32_t i = 0; i < gr->size; i++)
-		{
-			uint32_t	m = gr->members[i],
-						d = 0;
-
-			while (m >= s->offset[d + 1])
-				d++;
-			out[k].group = gid;
-			out[k].ds = d;
-			out[k].rec = m - s->offset[d];
-			k++;
-		}
-		gid++;
+		if (g >= 0 && s->groups[g].size >= 2 && gid[g] == NIL)
+			gid[g] = ngid++;
 	}
+	pos = s->ma->alloc(sizeof(size_t) * (ngid + 1));
+	if (!pos)
+		return false;
+	/* Group k's members start at pos[k]: groups in id order, sizes summed. */
+	for (uint32_t g = 0; g < s->ngroups; g++)
+		if (gid[g] != NIL)
+			pos[gid[g]] = s->groups[g].size;
+	for (uint32_t k = 0; k < ngid; k++)
+	{
+		size_t		sz = pos[k];
+
+		pos[k] = total;
+		total += sz;
+	}
+	out = s->ma->alloc(sizeof(MatchMember) * (total ? total : 1));
+	if (!out)
+		return false;
+	for (uint32_t r = 0; r < s->nrec; r++)
+	{
+		int32_t		g = s->group_of[r];
+		MatchMember *m;
+
+		if (g < 0 || gid[g] == NIL)
+			continue;
+		while (r >= s->offset[d + 1])
+			d++;
+		m = &out[pos[gid[g]]++];
+		m->group = gid[g];
+		m->ds = d;
+		m->rec = r - s->offset[d];
+	}
+	s->ma->free(gid);
+	s->ma->free(pos);
 	*members = out;
-	*n = k;
+	*n = total;
 	return true;
 }
 
@@ -372,17 +390,13 @@ match_solver_free(MatchSolver *s)
 	if (!s)
 		return;
 	ma = s->ma;
-	for (uint32_t g = 0; g < s->ngroups; g++)
-	{
-		if (s->groups[g].members)
-			ma->free(s->groups[g].members);
-		if (s->groups[g].nbrs)
-			ma->free(s->groups[g].nbrs);
-	}
 	if (s->groups)
 		ma->free(s->groups);
+	if (s->pool)
+		ma->free(s->pool);
 	if (s->slots)
 		ma->free(s->slots);
+	ma->free(s->next_member);
 	ma->free(s->group_of);
 	ma->free(s->offset);
 	ma->free(s);
