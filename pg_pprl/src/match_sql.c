@@ -63,7 +63,7 @@ typedef struct MatchInput
 	int			k;				/* 0: no top-k */
 	LoadedDataset *ds;
 	BlockIndex	blocks;
-	MatchPairs *pairs;			/* one per dataset pair (i < j), in order */
+	PairStore  *stores;			/* one per dataset pair (i < j), in order */
 	int		   *pair_i;
 	int		   *pair_j;
 	int			npairs;
@@ -198,6 +198,8 @@ load_dataset(Oid relid, int index, int *nbytes, LoadedDataset *out, MemoryContex
 
 /* Below this many comparisons, starting workers costs more than it saves. */
 #define PARALLEL_MIN_COMPARISONS 4000000.0
+/* Comparisons per unit at most (each unit re-sorts its targets). */
+#define UNIT_MAX_COMPARISONS 200000000.0
 
 /* Append a unit to a growable array. */
 static void
@@ -244,6 +246,10 @@ build_units(MatchInput *in, MatchJob *job, int nworkers, double *comparisons)
 				uint32		ni = in->ds[i].d.n,
 							nj = in->ds[j].d.n;
 				uint32		slice = Max(64, (ni + 4 * (nworkers + 1) - 1) / (4 * (nworkers + 1)));
+
+				/* Bound a unit's work, and so its unsorted output buffer. */
+				if (nj > 0 && (double) slice * nj > UNIT_MAX_COMPARISONS)
+					slice = Max(16, (uint32) (UNIT_MAX_COMPARISONS / nj));
 
 				if (nj == 0)
 					continue;
@@ -354,7 +360,6 @@ match_run(FunctionCallInfo fcinfo, MatchInput *in)
 	MemoryContext keep;
 	MatchJob	job;
 	double		comparisons;
-	uint32	  **counts;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -408,7 +413,7 @@ match_run(FunctionCallInfo fcinfo, MatchInput *in)
 	if (in->nbytes < 0)
 		in->nbytes = 1;			/* all datasets empty: nothing to compare */
 	in->npairs = in->nds * (in->nds - 1) / 2;
-	in->pairs = palloc0(sizeof(MatchPairs) * in->npairs);
+	in->stores = palloc0(sizeof(PairStore) * in->npairs);
 	in->pair_i = palloc(sizeof(int) * in->npairs);
 	in->pair_j = palloc(sizeof(int) * in->npairs);
 	for (int i = 0; i < in->nds; i++)
@@ -416,47 +421,42 @@ match_run(FunctionCallInfo fcinfo, MatchInput *in)
 		{
 			in->pair_i[p] = i;
 			in->pair_j[p] = j;
+			/* work_mem covers all partitions, pairs and their sort scratch. */
+			pair_store_init(&in->stores[p],
+							(size_t) work_mem * 1024 / (2 * sizeof(MatchPair)) / in->npairs);
 		}
 	build_job(in, &job, t);
 	build_units(in, &job, max_parallel_workers_per_gather, &comparisons);
-	match_units_run(&job, in->npairs, in->pairs,
+	match_units_run(&job, in->stores,
 					comparisons >= PARALLEL_MIN_COMPARISONS ? max_parallel_workers_per_gather : 0);
-	counts = palloc(sizeof(uint32 *) * in->nds);
-	for (int i = 0; i < in->nds; i++)
-		counts[i] = MemoryContextAllocExtended(CurrentMemoryContext, sizeof(uint32) * (in->ds[i].d.n + 1),
-											   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (p = 0; p < in->npairs; p++)
-	{
-		if (!match_sort_pairs(&in->pairs[p], &match_pg_alloc))
-			elog(ERROR, "out of memory");
-		if (in->blocking)
-			match_dedupe(&in->pairs[p]);
-		if (in->k > 0)
-		{
-			int			i = in->pair_i[p],
-						j = in->pair_j[p];
-
-			match_enforce_k(&in->pairs[p], (uint32) in->k, counts[i], counts[j]);
-			memset(counts[i], 0, sizeof(uint32) * in->ds[i].d.n);
-			memset(counts[j], 0, sizeof(uint32) * in->ds[j].d.n);
-		}
-	}
+		pair_store_begin_read(&in->stores[p], in->blocking, (uint32) in->k,
+							  in->ds[in->pair_i[p]].d.n, in->ds[in->pair_j[p]].d.n);
 }
 
 /*
  * Next candidate in anonlink's global order: the smallest key among the
  * partitions' heads; partitions are in (ds_a, ds_b) order, so a tie goes
- * to the earlier one.  Returns the partition, or -1 when all are done.
+ * to the earlier one.  Returns the partition (its pair in *mp, consumed),
+ * or -1 when all are done (and the stores' temporary files are closed).
  */
 static int
-next_candidate(MatchInput *in, size_t *pos)
+next_candidate(MatchInput *in, MatchPair *mp)
 {
 	int			best = -1;
+	MatchPair	head;
 
 	for (int p = 0; p < in->npairs; p++)
-		if (pos[p] < in->pairs[p].len &&
-			(best < 0 || in->pairs[p].items[pos[p]].key < in->pairs[best].items[pos[best]].key))
+		if (pair_store_peek(&in->stores[p], &head) && (best < 0 || head.key < mp->key))
+		{
 			best = p;
+			*mp = head;
+		}
+	if (best >= 0)
+		pair_store_skip(&in->stores[best]);
+	else
+		for (int p = 0; p < in->npairs; p++)
+			pair_store_end(&in->stores[p]);
 	return best;
 }
 
@@ -466,23 +466,21 @@ pprl_candidates(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MatchInput	in = {0};
-	size_t	   *pos;
+	MatchPair	mp;
 	int			p;
 
 	SetSingleFuncCall(fcinfo, 0);
 	match_run(fcinfo, &in);
-	pos = palloc0(sizeof(size_t) * in.npairs);
-	while ((p = next_candidate(&in, pos)) >= 0)
+	while ((p = next_candidate(&in, &mp)) >= 0)
 	{
-		MatchPair  *mp = &in.pairs[p].items[pos[p]++];
 		Datum		values[5];
 		bool		nulls[5] = {false, false, false, false, false};
 
-		values[0] = Float8GetDatum(match_key_score(mp->key));
+		values[0] = Float8GetDatum(match_key_score(mp.key));
 		values[1] = Int32GetDatum(in.pair_i[p]);
-		values[2] = Int64GetDatum(in.ds[in.pair_i[p]].row_id[mp->a]);
+		values[2] = Int64GetDatum(in.ds[in.pair_i[p]].row_id[mp.a]);
 		values[3] = Int32GetDatum(in.pair_j[p]);
-		values[4] = Int64GetDatum(in.ds[in.pair_j[p]].row_id[mp->b]);
+		values[4] = Int64GetDatum(in.ds[in.pair_j[p]].row_id[mp.b]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -498,7 +496,7 @@ pprl_greedy_groups(PG_FUNCTION_ARGS)
 	MatchMember *members;
 	size_t		nmembers;
 	uint32	   *sizes;
-	size_t	   *pos;
+	MatchPair	mp;
 	int			p;
 
 	SetSingleFuncCall(fcinfo, 0);
@@ -507,13 +505,10 @@ pprl_greedy_groups(PG_FUNCTION_ARGS)
 	for (int i = 0; i < in.nds; i++)
 		sizes[i] = in.ds[i].d.n;
 	solver = match_solver_create((uint32) in.nds, sizes, &match_pg_alloc);
-	pos = palloc0(sizeof(size_t) * in.npairs);
-	while ((p = next_candidate(&in, pos)) >= 0)
+	while ((p = next_candidate(&in, &mp)) >= 0)
 	{
-		MatchPair  *mp = &in.pairs[p].items[pos[p]++];
-
-		if (!match_solver_add(solver, (uint32) in.pair_i[p], mp->a,
-							  (uint32) in.pair_j[p], mp->b))
+		if (!match_solver_add(solver, (uint32) in.pair_i[p], mp.a,
+							  (uint32) in.pair_j[p], mp.b))
 			elog(ERROR, "out of memory");
 	}
 	if (!match_solver_groups(solver, &members, &nmembers))

@@ -9,8 +9,9 @@
  * the next unit from a shared atomic counter, so fast and slow processes
  * balance out.  Workers write their pairs, tagged with their partition, to
  * their own file in a SharedFileSet (temporary files, so a worker's output
- * never has to fit in memory); the leader keeps its own in memory and reads
- * the workers' files once they have finished.  Without workers (none
+ * never has to fit in memory); the leader adds its own pairs to the
+ * partitions' stores (which spill beyond their budget) and reads the
+ * workers' files into them once the workers have finished.  Without workers (none
  * configured, none available, or already inside a parallel operation) the
  * leader simply runs every unit itself.
  */
@@ -25,6 +26,7 @@
 #include "storage/shm_toc.h"
 #include "utils/memutils.h"
 
+#include "match_store.h"
 #include "match_units.h"
 
 #define KEY_SHARED		UINT64CONST(0xB10C000000000001)
@@ -86,14 +88,24 @@ pg_cancel(void *arg)
 	return false;
 }
 
+/* The sorted targets of the last unit, reused while units share them. */
+typedef struct TargetCache
+{
+	MatchSorted *sorted;
+	uint32		j;
+	uint32		n;
+	uint64		off;
+} TargetCache;
+
 /*
- * Run one unit, appending its pairs to `out`.  With top-k, each record of
- * dataset i keeps its k best pairs of this unit (anonlink's kernel rule;
- * units never split a record of dataset i).
+ * Run one unit, appending its pairs to `out`.  Units that slice the same
+ * first dataset share their targets, sorted once per process.  With top-k,
+ * each record of dataset i keeps its k best pairs of this unit (anonlink's
+ * kernel rule; units never split a record of dataset i).
  */
 static void
 run_unit(const MatchJob *job, const MatchThreshold *mt, const MatchUnit *u,
-		 MatchPairs *out, MatchPairs *local, uint32 *count_a)
+		 MatchPairs *out, MatchPairs *local, uint32 *count_a, TargetCache *tc)
 {
 	MatchDataset x,
 				y;
@@ -102,13 +114,23 @@ run_unit(const MatchJob *job, const MatchThreshold *mt, const MatchUnit *u,
 	x.clks = job->clks + job->ds_off[u->i] * job->nbytes;
 	x.popcounts = job->pops + job->ds_off[u->i];
 	x.select = job->sel + u->x_off;
-	y.n = u->y_n;
-	y.clks = job->clks + job->ds_off[u->j] * job->nbytes;
-	y.popcounts = job->pops + job->ds_off[u->j];
-	y.select = job->sel + u->y_off;
+	if (x.n == 0 || u->y_n == 0)
+		return;
+	if (!tc->sorted || tc->j != u->j || tc->off != u->y_off || tc->n != u->y_n)
+	{
+		match_sorted_free(tc->sorted, &match_pg_alloc);
+		y.n = u->y_n;
+		y.clks = job->clks + job->ds_off[u->j] * job->nbytes;
+		y.popcounts = job->pops + job->ds_off[u->j];
+		y.select = job->sel + u->y_off;
+		tc->sorted = match_sorted_build(&y, job->nbytes, mt->nbits, &match_pg_alloc);
+		tc->j = u->j;
+		tc->off = u->y_off;
+		tc->n = u->y_n;
+	}
 	local->len = 0;
-	if (!match_generate(&x, &y, job->nbytes, mt, job->k ? local : out,
-						&match_pg_alloc, pg_cancel, NULL))
+	if (!match_generate_sorted(&x, tc->sorted, job->nbytes, mt, job->k ? local : out,
+							   &match_pg_alloc, pg_cancel, NULL))
 		elog(ERROR, "out of memory");
 	if (job->k == 0)
 		return;
@@ -153,15 +175,16 @@ flush_pairs(BufFile *f, MatchPairs *buf, uint32 pair)
 
 /*
  * Take units from the shared counter until none are left.  The leader
- * passes `pairs` (one array per partition); a worker passes its file.
+ * passes `stores` (one per partition); a worker passes its file.
  */
 static void
-run_units(const MatchJob *job, pg_atomic_uint32 *next, MatchPairs *pairs, BufFile *file)
+run_units(const MatchJob *job, pg_atomic_uint32 *next, PairStore *stores, BufFile *file)
 {
 	MatchThreshold mt;
 	MatchPairs	local = {0},
 				buf = {0};
 	uint32	  **counts = topk_counters(job);
+	TargetCache tc = {0};
 	uint32		u;
 
 	if (!match_threshold_init(&mt, job->threshold, (uint32) job->nbytes * 8, &match_pg_alloc))
@@ -171,14 +194,16 @@ run_units(const MatchJob *job, pg_atomic_uint32 *next, MatchPairs *pairs, BufFil
 		const MatchUnit *unit = &job->units[u];
 
 		CHECK_FOR_INTERRUPTS();
-		if (pairs)
-			run_unit(job, &mt, unit, &pairs[unit->pair], &local, counts[unit->i]);
-		else
+		run_unit(job, &mt, unit, &buf, &local, counts[unit->i], &tc);
+		if (stores)
 		{
-			run_unit(job, &mt, unit, &buf, &local, counts[unit->i]);
-			flush_pairs(file, &buf, unit->pair);
+			pair_store_add(&stores[unit->pair], &buf);
+			buf.len = 0;
 		}
+		else
+			flush_pairs(file, &buf, unit->pair);
 	}
+	match_sorted_free(tc.sorted, &match_pg_alloc);
 	match_threshold_free(&mt, &match_pg_alloc);
 }
 
@@ -202,9 +227,9 @@ pprl_match_worker(dsm_segment *seg, shm_toc *toc)
 	BufFileClose(file);
 }
 
-/* Read one finished worker's pairs into the partitions. */
+/* Read one finished worker's pairs into the partitions' stores. */
 static void
-collect_worker(MatchShared *sh, int worker, MatchPairs *pairs)
+collect_worker(MatchShared *sh, int worker, PairStore *stores)
 {
 	char		name[64];
 	BufFile    *f;
@@ -215,8 +240,7 @@ collect_worker(MatchShared *sh, int worker, MatchPairs *pairs)
 	if (!f)
 		return;					/* the worker never started */
 	while (BufFileRead(f, &t, sizeof(t)) == sizeof(t))
-		if (!match_pairs_push(&pairs[t.pair], t.p.key, t.p.a, t.p.b, &match_pg_alloc))
-			elog(ERROR, "out of memory");
+		pair_store_add_one(&stores[t.pair], &t.p);
 	BufFileClose(f);
 }
 
@@ -234,10 +258,10 @@ toc_copy(ParallelContext *pcxt, uint64 key, const void *src, Size size)
 
 /*
  * Run all units of a job, with up to `nworkers` parallel workers beside the
- * calling backend, and append every pair to its partition in `pairs`.
+ * calling backend, and add every pair to its partition's store.
  */
 void
-match_units_run(const MatchJob *job, int npairs, MatchPairs *pairs, int nworkers)
+match_units_run(const MatchJob *job, PairStore *stores, int nworkers)
 {
 	ParallelContext *pcxt;
 	MatchShared *sh;
@@ -248,7 +272,6 @@ match_units_run(const MatchJob *job, int npairs, MatchPairs *pairs, int nworkers
 				unit_size = (Size) job->nunits * sizeof(MatchUnit);
 	pg_atomic_uint32 local_next;
 
-	(void) npairs;
 	if (nworkers > 0 && job->nunits > 1 && !IsInParallelMode())
 	{
 		EnterParallelMode();
@@ -273,10 +296,10 @@ match_units_run(const MatchJob *job, int npairs, MatchPairs *pairs, int nworkers
 			toc_copy(pcxt, KEY_UNITS, job->units, unit_size);
 			LaunchParallelWorkers(pcxt);
 			/* The leader works too, on its own copy of the arrays. */
-			run_units(job, &sh->next_unit, pairs, NULL);
+			run_units(job, &sh->next_unit, stores, NULL);
 			WaitForParallelWorkersToFinish(pcxt);
 			for (int w = 0; w < pcxt->nworkers_launched; w++)
-				collect_worker(sh, w, pairs);
+				collect_worker(sh, w, stores);
 			DestroyParallelContext(pcxt);
 			ExitParallelMode();
 			return;
@@ -285,5 +308,5 @@ match_units_run(const MatchJob *job, int npairs, MatchPairs *pairs, int nworkers
 		ExitParallelMode();
 	}
 	pg_atomic_init_u32(&local_next, 0);
-	run_units(job, &local_next, pairs, NULL);
+	run_units(job, &local_next, stores, NULL);
 }

@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "match/match.h"
+#include "match_store.h"
 
 #define MATCH_MAX_DATASETS 64
 
@@ -46,7 +47,6 @@ typedef struct MatchJob
 } MatchJob;
 
 extern const MatchAlloc match_pg_alloc;
-extern void match_units_run(const MatchJob *job, int npairs, MatchPairs *pairs,
-							int nworkers);
+extern void match_units_run(const MatchJob *job, PairStore *stores, int nworkers);
 
 #endif							/* MATCH_UNITS_H */

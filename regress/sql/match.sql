@@ -109,3 +109,20 @@ SELECT * FROM pg_temp.same($$SELECT row_number() OVER () AS pos, * FROM pprl_can
 SELECT * FROM pg_temp.same($$SELECT * FROM pprl_greedy_groups('{pa_all,pb_all}', 0.6)$$);
 SELECT * FROM pg_temp.same($$SELECT row_number() OVER () AS pos, * FROM pprl_candidates('{pa,pb}', 0.6, 1)$$);
 SELECT * FROM pg_temp.same($$SELECT row_number() OVER () AS pos, * FROM pprl_candidates('{pa_all,pb_all,pa_all}', 0.6)$$);
+
+-- Beyond work_mem, candidates spill to sorted runs on disk and merge back:
+-- the same results (duplicates across blocks and top-k included).
+CREATE FUNCTION pg_temp.same_spill(q text) RETURNS TABLE (rows bigint, differ bigint) LANGUAGE plpgsql AS $$
+BEGIN
+	SET LOCAL work_mem = '256MB';
+	EXECUTE 'CREATE TEMP TABLE inmem AS ' || q;
+	SET LOCAL work_mem = '64kB';
+	EXECUTE 'CREATE TEMP TABLE spilled AS ' || q;
+	RETURN QUERY SELECT (SELECT count(*) FROM spilled),
+		(SELECT count(*) FROM ((TABLE inmem EXCEPT ALL TABLE spilled) UNION ALL (TABLE spilled EXCEPT ALL TABLE inmem)) x);
+	DROP TABLE inmem, spilled;
+END $$;
+SELECT * FROM pg_temp.same_spill($$SELECT row_number() OVER () AS pos, * FROM pprl_candidates('{pa_all,pb_all}', 0.55)$$);
+SELECT * FROM pg_temp.same_spill($$SELECT row_number() OVER () AS pos, * FROM pprl_candidates('{pa,pb}', 0.55)$$);
+SELECT * FROM pg_temp.same_spill($$SELECT row_number() OVER () AS pos, * FROM pprl_candidates('{pa,pb}', 0.55, 2)$$);
+SELECT * FROM pg_temp.same_spill($$SELECT * FROM pprl_greedy_groups('{pa_all,pb_all,pa_all}', 0.55)$$);

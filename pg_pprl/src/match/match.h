@@ -81,6 +81,15 @@ extern bool match_generate(const MatchDataset *x, const MatchDataset *y,
 						   size_t nbytes, const MatchThreshold *mt,
 						   MatchPairs *out, const MatchAlloc *ma,
 						   MatchCancelFn cancel, void *cancel_arg);
+typedef struct MatchSorted MatchSorted;
+
+extern MatchSorted *match_sorted_build(const MatchDataset *y, size_t nbytes, uint32_t nbits,
+									   const MatchAlloc *ma);
+extern void match_sorted_free(MatchSorted *sy, const MatchAlloc *ma);
+extern bool match_generate_sorted(const MatchDataset *x, const MatchSorted *sy,
+								  size_t nbytes, const MatchThreshold *mt,
+								  MatchPairs *out, const MatchAlloc *ma,
+								  MatchCancelFn cancel, void *cancel_arg);
 extern bool match_sort_pairs(MatchPairs *ps, const MatchAlloc *ma);
 extern void match_dedupe(MatchPairs *ps);
 extern void match_topk_rows(MatchPairs *ps, uint32_t k, uint32_t *count_a);

@@ -109,8 +109,8 @@ match_pairs_push(MatchPairs *ps, uint64_t key, uint32_t a, uint32_t b, const Mat
 	return true;
 }
 
-/* A dataset copied into popcount order. */
-typedef struct Sorted
+/* A dataset copied into popcount order (MatchSorted in match.h). */
+typedef struct MatchSorted
 {
 	uint32_t	n;
 	uint8_t    *clks;			/* popcount-ordered copy */
@@ -181,25 +181,73 @@ target_range(const MatchThreshold *mt, uint32_t qmin, uint32_t qmax,
 }
 
 /*
- * Compare every record of x with every record of y (popcount bound
- * permitting) and append the pairs at or above the threshold to out, with
- * a indexing x and b indexing y.  Returns false on allocation failure or
- * when cancel() asked to stop.
+ * The targets of a comparison in popcount order, to be reused by several
+ * calls of match_generate_sorted (NULL on allocation failure).
  */
+MatchSorted *
+match_sorted_build(const MatchDataset *y, size_t nbytes, uint32_t nbits, const MatchAlloc *ma)
+{
+	Sorted	   *sy = ma->alloc(sizeof(Sorted));
+
+	if (!sy)
+		return NULL;
+	memset(sy, 0, sizeof(*sy));
+	if (!sort_by_popcount(y, nbytes, nbits, sy, ma))
+	{
+		match_sorted_free(sy, ma);
+		return NULL;
+	}
+	return sy;
+}
+
+/* Release sorted targets. */
+void
+match_sorted_free(MatchSorted *sy, const MatchAlloc *ma)
+{
+	if (!sy)
+		return;
+	sorted_free(sy, ma);
+	ma->free(sy);
+}
+
+/* Compare x with y: match_generate_sorted on a one-off sorted copy of y. */
 bool
 match_generate(const MatchDataset *x, const MatchDataset *y, size_t nbytes,
 			   const MatchThreshold *mt, MatchPairs *out, const MatchAlloc *ma,
 			   MatchCancelFn cancel, void *cancel_arg)
 {
-	Sorted		sx = {0},
-				sy = {0};
-	uint32_t	counts[TILE_QUERIES * TILE_TARGETS];
-	bool		ok = false;
+	MatchSorted *sy;
+	bool		ok;
 
 	if (x->n == 0 || y->n == 0)
 		return true;
-	if (!sort_by_popcount(x, nbytes, mt->nbits, &sx, ma) ||
-		!sort_by_popcount(y, nbytes, mt->nbits, &sy, ma))
+	sy = match_sorted_build(y, nbytes, mt->nbits, ma);
+	if (!sy)
+		return false;
+	ok = match_generate_sorted(x, sy, nbytes, mt, out, ma, cancel, cancel_arg);
+	match_sorted_free(sy, ma);
+	return ok;
+}
+
+/*
+ * Compare every record of x with every record of the sorted targets sy
+ * (popcount bound permitting) and append the pairs at or above the
+ * threshold to out, with a indexing x and b indexing y.  Returns false on
+ * allocation failure or when cancel() asked to stop.
+ */
+bool
+match_generate_sorted(const MatchDataset *x, const MatchSorted *syp, size_t nbytes,
+					  const MatchThreshold *mt, MatchPairs *out, const MatchAlloc *ma,
+					  MatchCancelFn cancel, void *cancel_arg)
+{
+	Sorted		sx = {0};
+	const Sorted sy = *syp;
+	uint32_t	counts[TILE_QUERIES * TILE_TARGETS];
+	bool		ok = false;
+
+	if (x->n == 0 || sy.n == 0)
+		return true;
+	if (!sort_by_popcount(x, nbytes, mt->nbits, &sx, ma))
 		goto done;
 	for (uint32_t q0 = 0; q0 < sx.n; q0 += TILE_QUERIES)
 	{
@@ -257,6 +305,5 @@ match_generate(const MatchDataset *x, const MatchDataset *y, size_t nbytes,
 	ok = true;
 done:
 	sorted_free(&sx, ma);
-	sorted_free(&sy, ma);
 	return ok;
 }
