@@ -198,3 +198,56 @@ CREATE FUNCTION pprl_greedy_groups(datasets regclass[], threshold float8, k inte
 	RETURNS TABLE (group_id bigint, ds integer, row_id bigint)
 	AS 'MODULE_PATHNAME' LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL RESTRICTED ROWS 10000;
 COMMENT ON FUNCTION pprl_greedy_groups(regclass[], float8, integer) IS 'anonlink''s greedy solution over the candidates: one row per member of each group of two or more';
+
+CREATE FUNCTION pprl_permutations(datasets regclass[], threshold float8, k integer DEFAULT NULL)
+	RETURNS TABLE (ds integer, row_id bigint, "position" bigint, matched boolean)
+	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL RESTRICTED ROWS 10000
+AS $$
+DECLARE
+	n0 bigint;
+	n1 bigint;
+	s integer;					-- the smaller dataset's index
+BEGIN
+	IF datasets IS NULL OR cardinality(datasets) <> 2 THEN
+		RAISE EXCEPTION 'permutations need exactly two datasets'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- Checked here too so the error does not carry the query below as context.
+	IF threshold IS NULL OR NOT (threshold > 0 AND threshold <= 1) THEN
+		RAISE EXCEPTION 'threshold must be greater than 0 and at most 1, not %', threshold
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	EXECUTE format('SELECT count(*) FROM %s', datasets[1]) INTO n0;
+	EXECUTE format('SELECT count(*) FROM %s', datasets[2]) INTO n1;
+	s := CASE WHEN n0 <= n1 THEN 0 ELSE 1 END;
+	-- Matched pairs share a position: the smaller dataset's records take the
+	-- positions 0 .. n-1 in an order drawn from the OS CSPRNG
+	-- (gen_random_uuid), each matched partner takes its record's position,
+	-- and the larger dataset's other records fill its remaining positions
+	-- in random order.
+	RETURN QUERY EXECUTE format($q$
+		WITH pairs AS (
+			SELECT max(g.row_id) FILTER (WHERE g.ds = %3$s) AS r_small,
+			       max(g.row_id) FILTER (WHERE g.ds = 1 - %3$s) AS r_large
+			  FROM pprl_greedy_groups($1, $2, $3) g GROUP BY g.group_id),
+		small AS (
+			SELECT t.row_id::bigint AS row_id, row_number() OVER (ORDER BY gen_random_uuid()) - 1 AS pos
+			  FROM %1$s t),
+		matched_large AS (
+			SELECT p.r_large AS row_id, sm.pos FROM pairs p JOIN small sm ON sm.row_id = p.r_small),
+		free_pos AS (
+			SELECT f.pos, row_number() OVER (ORDER BY gen_random_uuid()) AS rn
+			  FROM (SELECT generate_series(0, %4$s - 1) AS pos EXCEPT SELECT pos FROM matched_large) f),
+		other_large AS (
+			SELECT t.row_id::bigint AS row_id, row_number() OVER (ORDER BY gen_random_uuid()) AS rn
+			  FROM %2$s t WHERE t.row_id::bigint NOT IN (SELECT ml.row_id FROM matched_large ml))
+		SELECT %3$s, sm.row_id, sm.pos, sm.row_id IN (SELECT p.r_small FROM pairs p) FROM small sm
+		UNION ALL
+		SELECT 1 - %3$s, ml.row_id, ml.pos, true FROM matched_large ml
+		UNION ALL
+		SELECT 1 - %3$s, o.row_id, f.pos, false FROM other_large o JOIN free_pos f USING (rn)
+		ORDER BY 1, 2$q$,
+		datasets[s + 1], datasets[2 - s], s, greatest(n0, n1))
+	USING datasets, threshold, k;
+END $$;
+COMMENT ON FUNCTION pprl_permutations(regclass[], float8, integer) IS 'two-party result as permutations: each record''s new position (matched pairs share one, drawn from the OS CSPRNG); the smaller dataset''s matched column, ordered by position, is the mask';

@@ -126,3 +126,26 @@ SELECT * FROM pg_temp.same_spill($$SELECT row_number() OVER () AS pos, * FROM pp
 SELECT * FROM pg_temp.same_spill($$SELECT row_number() OVER () AS pos, * FROM pprl_candidates('{pa,pb}', 0.55)$$);
 SELECT * FROM pg_temp.same_spill($$SELECT row_number() OVER () AS pos, * FROM pprl_candidates('{pa,pb}', 0.55, 2)$$);
 SELECT * FROM pg_temp.same_spill($$SELECT * FROM pprl_greedy_groups('{pa_all,pb_all,pa_all}', 0.55)$$);
+
+-- Permutations: matched pairs share a position; the smaller dataset fills
+-- 0..n-1, the larger 0..m-1; the mask is the smaller side's matched flags.
+CREATE TEMP TABLE perm AS SELECT * FROM pprl_permutations('{pa_all,pb_all}', 0.8);
+SELECT ds, count(*), count(DISTINCT position) AS positions, min(position), max(position),
+       count(*) FILTER (WHERE matched) AS matched
+  FROM perm GROUP BY ds ORDER BY ds;
+SELECT count(*) AS pairs_sharing_a_position
+  FROM perm x JOIN perm y ON x.ds = 0 AND y.ds = 1 AND x.position = y.position AND x.matched AND y.matched
+  JOIN (SELECT max(row_id) FILTER (WHERE ds = 0) ra, max(row_id) FILTER (WHERE ds = 1) rb
+          FROM pprl_greedy_groups('{pa_all,pb_all}', 0.8) GROUP BY group_id) g
+    ON g.ra = x.row_id AND g.rb = y.row_id;
+-- Unequal sizes: the smaller dataset (here the second) defines the mask.
+CREATE VIEW pb_half AS SELECT row_id, clk FROM pb WHERE row_id < 1000;
+SELECT ds, count(*), max(position), count(*) FILTER (WHERE matched) AS matched
+  FROM pprl_permutations('{pa_all,pb_half}', 0.8) GROUP BY ds ORDER BY ds;
+-- Positions are drawn afresh: two runs differ.
+SELECT count(*) FILTER (WHERE x.position <> y.position) > 0 AS reshuffled
+  FROM perm x JOIN pprl_permutations('{pa_all,pb_all}', 0.8) y USING (ds, row_id);
+\set VERBOSITY terse
+SELECT * FROM pprl_permutations('{pa_all,pb_all,pa_all}', 0.8);
+SELECT * FROM pprl_permutations('{pa_all,pb_all}', 0);
+\set VERBOSITY default
