@@ -95,16 +95,21 @@ CREATE TABLE pb AS SELECT i::bigint AS row_id,
   FROM generate_series(0, 2199) i JOIN pa a ON a.row_id = (i * 7) % 2200;
 CREATE VIEW pa_all AS SELECT row_id, clk FROM pa;
 CREATE VIEW pb_all AS SELECT row_id, clk FROM pb;
-CREATE FUNCTION pg_temp.same(q text) RETURNS TABLE (rows bigint, differ bigint) LANGUAGE plpgsql AS $$
+-- Run q with a setting at value v1, then at v2; count rows and differences.
+CREATE FUNCTION pg_temp.same_under(setting text, v1 text, v2 text, q text)
+RETURNS TABLE (rows bigint, differ bigint) LANGUAGE plpgsql AS $$
 BEGIN
-	SET LOCAL max_parallel_workers_per_gather = 0;
-	EXECUTE 'CREATE TEMP TABLE serial AS ' || q;
-	SET LOCAL max_parallel_workers_per_gather = 2;
-	EXECUTE 'CREATE TEMP TABLE par AS ' || q;
-	RETURN QUERY SELECT (SELECT count(*) FROM par),
-		(SELECT count(*) FROM ((TABLE serial EXCEPT ALL TABLE par) UNION ALL (TABLE par EXCEPT ALL TABLE serial)) x);
-	DROP TABLE serial, par;
+	PERFORM set_config(setting, v1, true);
+	EXECUTE 'CREATE TEMP TABLE r1 AS ' || q;
+	PERFORM set_config(setting, v2, true);
+	EXECUTE 'CREATE TEMP TABLE r2 AS ' || q;
+	RETURN QUERY SELECT (SELECT count(*) FROM r2),
+		(SELECT count(*) FROM ((TABLE r1 EXCEPT ALL TABLE r2) UNION ALL (TABLE r2 EXCEPT ALL TABLE r1)) x);
+	DROP TABLE r1, r2;
 END $$;
+CREATE FUNCTION pg_temp.same(q text) RETURNS TABLE (rows bigint, differ bigint) LANGUAGE sql AS $$
+	SELECT * FROM pg_temp.same_under('max_parallel_workers_per_gather', '0', '2', q)
+$$;
 SELECT * FROM pg_temp.same($$SELECT row_number() OVER () AS pos, * FROM pprl_candidates('{pa_all,pb_all}', 0.6)$$);
 SELECT * FROM pg_temp.same($$SELECT * FROM pprl_greedy_groups('{pa_all,pb_all}', 0.6)$$);
 SELECT * FROM pg_temp.same($$SELECT row_number() OVER () AS pos, * FROM pprl_candidates('{pa,pb}', 0.6, 1)$$);
@@ -112,16 +117,9 @@ SELECT * FROM pg_temp.same($$SELECT row_number() OVER () AS pos, * FROM pprl_can
 
 -- Beyond work_mem, candidates spill to sorted runs on disk and merge back:
 -- the same results (duplicates across blocks and top-k included).
-CREATE FUNCTION pg_temp.same_spill(q text) RETURNS TABLE (rows bigint, differ bigint) LANGUAGE plpgsql AS $$
-BEGIN
-	SET LOCAL work_mem = '256MB';
-	EXECUTE 'CREATE TEMP TABLE inmem AS ' || q;
-	SET LOCAL work_mem = '64kB';
-	EXECUTE 'CREATE TEMP TABLE spilled AS ' || q;
-	RETURN QUERY SELECT (SELECT count(*) FROM spilled),
-		(SELECT count(*) FROM ((TABLE inmem EXCEPT ALL TABLE spilled) UNION ALL (TABLE spilled EXCEPT ALL TABLE inmem)) x);
-	DROP TABLE inmem, spilled;
-END $$;
+CREATE FUNCTION pg_temp.same_spill(q text) RETURNS TABLE (rows bigint, differ bigint) LANGUAGE sql AS $$
+	SELECT * FROM pg_temp.same_under('work_mem', '256MB', '64kB', q)
+$$;
 SELECT * FROM pg_temp.same_spill($$SELECT row_number() OVER () AS pos, * FROM pprl_candidates('{pa_all,pb_all}', 0.55)$$);
 SELECT * FROM pg_temp.same_spill($$SELECT row_number() OVER () AS pos, * FROM pprl_candidates('{pa,pb}', 0.55)$$);
 SELECT * FROM pg_temp.same_spill($$SELECT row_number() OVER () AS pos, * FROM pprl_candidates('{pa,pb}', 0.55, 2)$$);
