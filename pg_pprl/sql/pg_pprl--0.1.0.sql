@@ -202,6 +202,8 @@ COMMENT ON FUNCTION pprl_greedy_groups(regclass[], float8, integer) IS 'anonlink
 CREATE FUNCTION pprl_permutations(datasets regclass[], threshold float8, k integer DEFAULT NULL)
 	RETURNS TABLE (ds integer, row_id bigint, "position" bigint, matched boolean)
 	LANGUAGE plpgsql VOLATILE CALLED ON NULL INPUT PARALLEL RESTRICTED ROWS 10000
+	-- Find pprl_greedy_groups in the extension's schema, wherever that is.
+	SET search_path FROM CURRENT
 AS $$
 DECLARE
 	n0 bigint;
