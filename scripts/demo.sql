@@ -1,5 +1,5 @@
--- demo.sql: link two parties' CLKs in plain SQL with pg_pprl and report
--- quality against the known truth.  psql variables: datadir (a folder with
+-- demo.sql: link two parties' CLKs in SQL with pg_pprl and report quality
+-- against the known truth.  psql variables: datadir (a folder with
 -- clks_a.json, clks_b.json and truth.csv) and synthetic (true to generate
 -- data with planted matches instead).
 \set ON_ERROR_STOP on
@@ -42,32 +42,13 @@ INSERT INTO truth SELECT f[1]::bigint, f[2]::bigint
 \echo 'data: FEBRL4 CLKs from ../shared/data/febrl4-clks (1000 + 1000, 1000 true pairs)'
 \endif
 
--- Candidate pairs: every pair at or above the Dice threshold.
-SET pprl.dice_threshold = 0.8;
-CREATE TABLE candidates AS
-SELECT dice(a.clk, b.clk) AS score, a.row_id AS row_a, b.row_id AS row_b
-  FROM party_a a JOIN party_b b ON a.clk % b.clk;
-
--- Greedy 1:1 solving as anonlink does it: best score first, ties by row.
-CREATE FUNCTION greedy_pairs() RETURNS TABLE (row_a bigint, row_b bigint) LANGUAGE plpgsql AS $$
-DECLARE
-	c record;
-	used_a bigint[] := '{}';
-	used_b bigint[] := '{}';
-BEGIN
-	FOR c IN SELECT * FROM candidates ORDER BY score DESC, candidates.row_a, candidates.row_b LOOP
-		CONTINUE WHEN c.row_a = ANY (used_a) OR c.row_b = ANY (used_b);
-		used_a := used_a || c.row_a;
-		used_b := used_b || c.row_b;
-		row_a := c.row_a;
-		row_b := c.row_b;
-		RETURN NEXT;
-	END LOOP;
-END $$;
-CREATE TABLE matches AS SELECT * FROM greedy_pairs();
+-- Link: candidates at Dice >= 0.8 and anonlink's greedy 1:1 solution.
+CREATE TABLE matches AS
+SELECT max(row_id) FILTER (WHERE ds = 0) AS row_a, max(row_id) FILTER (WHERE ds = 1) AS row_b
+  FROM pprl_greedy_groups('{party_a,party_b}', 0.8) GROUP BY group_id;
 
 SELECT (SELECT count(*) FROM party_a) * (SELECT count(*) FROM party_b) AS comparisons,
-       (SELECT count(*) FROM candidates) AS candidates,
+       (SELECT count(*) FROM pprl_candidates('{party_a,party_b}', 0.8)) AS candidates,
        count(*) AS matches,
        count(t.row_a) AS true_positives,
        round(count(t.row_a)::numeric / nullif(count(*), 0), 4) AS precision,
