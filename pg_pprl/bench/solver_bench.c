@@ -48,6 +48,7 @@ run(size_t npairs, uint32_t nds, uint32_t nrec)
 	uint32_t	sizes[3] = {nrec, nrec, nrec};
 	uint64_t	s = 12345;
 	MatchSolver *solver;
+	MatchEdge  *edges;
 	MatchMember *members;
 	size_t		nmembers,
 				groups = 0;
@@ -66,17 +67,20 @@ run(size_t npairs, uint32_t nds, uint32_t nrec)
 	t0 = now_s();
 	match_sort_pairs(&ps, &ma);
 	t_sort = now_s() - t0;
-	t0 = now_s();
-	solver = match_solver_create(nds, sizes, &ma);
+	edges = malloc(sizeof(MatchEdge) * npairs);
 	for (size_t i = 0; i < npairs; i++)
 	{
 		/* Spread pairs over the dataset pairs (0,1), (0,2), (1,2). */
 		uint32_t	dp = nds == 2 ? 0 : (uint32_t) (i % 3);
-		uint32_t	da = dp == 2 ? 1 : 0,
-					db = dp == 0 ? 1 : 2;
 
-		match_solver_add(solver, da, ps.items[i].a, db, ps.items[i].b);
+		edges[i].ds_a = dp == 2 ? 1 : 0;
+		edges[i].ds_b = dp == 0 ? 1 : 2;
+		edges[i].a = ps.items[i].a;
+		edges[i].b = ps.items[i].b;
 	}
+	t0 = now_s();
+	solver = match_solver_create(nds, sizes, &ma);
+	match_solver_add_many(solver, edges, npairs);
 	match_solver_groups(solver, &members, &nmembers);
 	t_solve = now_s() - t0;
 	for (size_t i = 0; i < nmembers; i++)
@@ -86,6 +90,7 @@ run(size_t npairs, uint32_t nds, uint32_t nrec)
 		   npairs, nds, nrec, t_sort, npairs / t_sort / 1e6, t_solve,
 		   npairs / t_solve / 1e6, groups);
 	free(members);
+	free(edges);
 	match_solver_free(solver);
 	free(ps.items);
 }

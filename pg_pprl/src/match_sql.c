@@ -198,6 +198,8 @@ load_dataset(Oid relid, int index, int *nbytes, LoadedDataset *out, MemoryContex
 
 /* Below this many comparisons, starting workers costs more than it saves. */
 #define PARALLEL_MIN_COMPARISONS 4000000.0
+/* Candidates handed to the solver at a time. */
+#define SOLVER_BATCH 1024
 /* Comparisons per unit at most (each unit re-sorts its targets). */
 #define UNIT_MAX_COMPARISONS 200000000.0
 
@@ -497,6 +499,7 @@ pprl_greedy_groups(PG_FUNCTION_ARGS)
 	size_t		nmembers;
 	uint32	   *sizes;
 	MatchPair	mp;
+	MatchEdge  *batch;
 	int			p;
 
 	SetSingleFuncCall(fcinfo, 0);
@@ -505,11 +508,25 @@ pprl_greedy_groups(PG_FUNCTION_ARGS)
 	for (int i = 0; i < in.nds; i++)
 		sizes[i] = in.ds[i].d.n;
 	solver = match_solver_create((uint32) in.nds, sizes, &match_pg_alloc);
-	while ((p = next_candidate(&in, &mp)) >= 0)
+	/* Candidates reach the solver in batches, so it can prefetch ahead. */
+	batch = palloc(sizeof(MatchEdge) * SOLVER_BATCH);
+	for (;;)
 	{
-		if (!match_solver_add(solver, (uint32) in.pair_i[p], mp.a,
-							  (uint32) in.pair_j[p], mp.b))
+		size_t		nb = 0;
+
+		while (nb < SOLVER_BATCH && (p = next_candidate(&in, &mp)) >= 0)
+		{
+			batch[nb].ds_a = (uint32) in.pair_i[p];
+			batch[nb].a = mp.a;
+			batch[nb].ds_b = (uint32) in.pair_j[p];
+			batch[nb].b = mp.b;
+			nb++;
+		}
+		if (nb == 0)
+			break;
+		if (!match_solver_add_many(solver, batch, nb))
 			elog(ERROR, "out of memory");
+		CHECK_FOR_INTERRUPTS();
 	}
 	if (!match_solver_groups(solver, &members, &nmembers))
 		elog(ERROR, "out of memory");

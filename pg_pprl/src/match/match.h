@@ -112,8 +112,18 @@ typedef struct MatchMember
 
 extern MatchSolver *match_solver_create(uint32_t nds, const uint32_t *sizes,
 										const MatchAlloc *ma);
+/* One candidate edge, for match_solver_add_many. */
+typedef struct MatchEdge
+{
+	uint32_t	ds_a;
+	uint32_t	a;
+	uint32_t	ds_b;
+	uint32_t	b;
+} MatchEdge;
+
 extern bool match_solver_add(MatchSolver *s, uint32_t ds_a, uint32_t a,
 							 uint32_t ds_b, uint32_t b);
+extern bool match_solver_add_many(MatchSolver *s, const MatchEdge *e, size_t n);
 extern bool match_solver_groups(MatchSolver *s, MatchMember **members, size_t *n);
 extern void match_solver_free(MatchSolver *s);
 

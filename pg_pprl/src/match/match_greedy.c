@@ -26,6 +26,9 @@
 #include "match.h"
 
 #define NIL UINT32_MAX
+/* How far ahead match_solver_add_many prefetches records, then groups. */
+#define PREFETCH_RECORDS 16
+#define PREFETCH_GROUPS 8
 #define EMPTY_KEY UINT64_MAX
 
 /* A group: size, member list and neighbour list heads. */
@@ -131,12 +134,19 @@ edge_key(uint32_t g, uint32_t h)
 	return g < h ? ((uint64_t) g << 32) | h : ((uint64_t) h << 32) | g;
 }
 
+/* The home slot of a key in the edge table. */
+static inline size_t
+edge_home(const MatchSolver *s, uint64_t key)
+{
+	return (size_t) ((key * UINT64_C(0x9E3779B97F4A7C15)) >> 20) & (s->nslots - 1);
+}
+
 /* The table slot of a key: its own, or the empty one where it would go. */
 static EdgeSlot *
 edge_slot(MatchSolver *s, uint64_t key)
 {
 	size_t		mask = s->nslots - 1;
-	size_t		i = (size_t) ((key * UINT64_C(0x9E3779B97F4A7C15)) >> 20) & mask;
+	size_t		i = edge_home(s, key);
 
 	while (s->slots[i].key != key && s->slots[i].key != EMPTY_KEY)
 		i = (i + 1) & mask;
@@ -312,6 +322,48 @@ match_solver_add(MatchSolver *s, uint32_t ds_a, uint32_t a, uint32_t ds_b, uint3
 			return g1_larger ? group_absorb(s, (uint32_t) g1, (uint32_t) g0)
 				: group_absorb(s, (uint32_t) g0, (uint32_t) g1);
 		}
+	}
+	return true;
+}
+
+/*
+ * Feed n edges in order.  The same as n calls of match_solver_add, but the
+ * records' group entries and the groups of edges a few steps ahead are
+ * prefetched: on large inputs every one of them is a cache miss, and
+ * waiting for them one at a time is what limits the solver.
+ */
+bool
+match_solver_add_many(MatchSolver *s, const MatchEdge *e, size_t n)
+{
+	/* Two datasets: only group_of is read, and reads stay cheap. */
+	bool		ahead = s->nds > 2;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		if (ahead && i + PREFETCH_RECORDS < n)
+		{
+			const MatchEdge *f = &e[i + PREFETCH_RECORDS];
+
+			__builtin_prefetch(&s->group_of[s->offset[f->ds_a] + f->a]);
+			__builtin_prefetch(&s->group_of[s->offset[f->ds_b] + f->b]);
+		}
+		if (ahead && i + PREFETCH_GROUPS < n)
+		{
+			const MatchEdge *f = &e[i + PREFETCH_GROUPS];
+			int32_t		g0 = s->group_of[s->offset[f->ds_a] + f->a],
+						g1 = s->group_of[s->offset[f->ds_b] + f->b];
+
+			if (g0 >= 0)
+				__builtin_prefetch(&s->groups[g0]);
+			if (g1 >= 0)
+				__builtin_prefetch(&s->groups[g1]);
+			if (g0 >= 0 && g1 >= 0 && g0 != g1 && s->nslots > 0)
+			{
+				__builtin_prefetch(&s->slots[edge_home(s, edge_key((uint32_t) g0, (uint32_t) g1))]);
+			}
+		}
+		if (!match_solver_add(s, e[i].ds_a, e[i].a, e[i].ds_b, e[i].b))
+			return false;
 	}
 	return true;
 }
