@@ -295,6 +295,8 @@ match_units_run(const MatchJob *job, PairStore *stores, int nworkers)
 			toc_copy(pcxt, KEY_SEL, job->sel, sel_size);
 			toc_copy(pcxt, KEY_UNITS, job->units, unit_size);
 			LaunchParallelWorkers(pcxt);
+			elog(DEBUG1, "pg_pprl: %u work units, %d of %d parallel workers launched",
+				 job->nunits, pcxt->nworkers_launched, nworkers);
 			/* The leader works too, on its own copy of the arrays. */
 			run_units(job, &sh->next_unit, stores, NULL);
 			WaitForParallelWorkersToFinish(pcxt);
@@ -307,6 +309,7 @@ match_units_run(const MatchJob *job, PairStore *stores, int nworkers)
 		DestroyParallelContext(pcxt);
 		ExitParallelMode();
 	}
+	elog(DEBUG1, "pg_pprl: %u work units, no parallel workers", job->nunits);
 	pg_atomic_init_u32(&local_next, 0);
 	run_units(job, &local_next, stores, NULL);
 }
