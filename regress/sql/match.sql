@@ -147,3 +147,12 @@ SELECT count(*) FILTER (WHERE x.position <> y.position) > 0 AS reshuffled
 SELECT * FROM pprl_permutations('{pa_all,pb_all,pa_all}', 0.8);
 SELECT * FROM pprl_permutations('{pa_all,pb_all}', 0);
 \set VERBOSITY default
+
+-- A cancelled call (here by statement_timeout, mid-way through a job of
+-- tens of millions of candidates that spill) leaves no temporary files.
+SET work_mem = '64kB';
+SET statement_timeout = '300ms';
+SELECT count(*) FROM pprl_greedy_groups('{pa_all,pb_all,pa_all,pb_all}', 0.3);
+RESET statement_timeout;
+RESET work_mem;
+SELECT count(*) AS temp_files_left FROM pg_ls_tmpdir();
