@@ -35,8 +35,8 @@
 #define KEY_SEL			UINT64CONST(0xB10C000000000004)
 #define KEY_UNITS		UINT64CONST(0xB10C000000000005)
 
-/* Pairs a worker buffers before writing them to its file. */
-#define WORKER_FLUSH	65536
+/* Pairs a unit collects before they move to their store or file. */
+#define UNIT_FLUSH_PAIRS	65536
 
 PGDLLEXPORT void pprl_match_worker(dsm_segment *seg, shm_toc *toc);
 
@@ -79,13 +79,62 @@ pg_free(void *p)
 
 const MatchAlloc match_pg_alloc = {pg_alloc, pg_realloc, pg_free};
 
+/* Where a unit's pairs go, for the flush hook. */
+typedef struct UnitSink
+{
+	const MatchJob *job;
+	PairStore  *store;			/* the leader's partition store, or */
+	BufFile    *file;			/* a worker's output file */
+	uint32		pair;
+	uint32	   *count_a;		/* top-k counters of dataset i */
+} UnitSink;
+
 /* Cancellation hook: honour query cancel and termination between tiles. */
 static bool
-pg_cancel(void *arg)
+unit_cancel(void *arg)
 {
 	(void) arg;
 	CHECK_FOR_INTERRUPTS();
 	return false;
+}
+
+/* Write buffered tagged pairs to a worker's file. */
+static void
+flush_pairs(BufFile *f, MatchPairs *buf, uint32 pair)
+{
+	for (size_t r = 0; r < buf->len; r++)
+	{
+		TaggedPair	t;
+
+		t.pair = pair;
+		t.pad = 0;
+		t.p = buf->items[r];
+		BufFileWrite(f, &t, sizeof(t));
+	}
+}
+
+/*
+ * Flush hook: move a batch of a unit's pairs to its store or file.  A batch
+ * never splits a record of dataset i, so with top-k each record keeps its
+ * k best pairs of the unit here (anonlink's kernel rule).
+ */
+static bool
+unit_flush(void *arg, MatchPairs *batch)
+{
+	UnitSink   *sink = arg;
+
+	if (sink->job->k > 0)
+	{
+		if (!match_sort_pairs(batch, &match_pg_alloc))
+			elog(ERROR, "out of memory");
+		match_topk_rows(batch, (uint32) sink->job->k, sink->count_a);
+	}
+	if (sink->store)
+		pair_store_add(sink->store, batch);
+	else
+		flush_pairs(sink->file, batch, sink->pair);
+	batch->len = 0;
+	return true;
 }
 
 /* The sorted targets of the last unit, reused while units share them. */
@@ -98,17 +147,17 @@ typedef struct TargetCache
 } TargetCache;
 
 /*
- * Run one unit, appending its pairs to `out`.  Units that slice the same
- * first dataset share their targets, sorted once per process.  With top-k,
- * each record of dataset i keeps its k best pairs of this unit (anonlink's
- * kernel rule; units never split a record of dataset i).
+ * Run one unit, its pairs flowing in bounded batches to the sink.  Units
+ * that slice the same first dataset share their targets, sorted once per
+ * process.
  */
 static void
 run_unit(const MatchJob *job, const MatchThreshold *mt, const MatchUnit *u,
-		 MatchPairs *out, MatchPairs *local, uint32 *count_a, TargetCache *tc)
+		 MatchPairs *batch, UnitSink *sink, TargetCache *tc)
 {
 	MatchDataset x,
 				y;
+	MatchHooks	hooks = {unit_cancel, unit_flush, UNIT_FLUSH_PAIRS, sink};
 
 	x.n = u->x_n;
 	x.clks = job->clks + job->ds_off[u->i] * job->nbytes;
@@ -128,19 +177,9 @@ run_unit(const MatchJob *job, const MatchThreshold *mt, const MatchUnit *u,
 		tc->off = u->y_off;
 		tc->n = u->y_n;
 	}
-	local->len = 0;
-	if (!match_generate_sorted(&x, tc->sorted, job->nbytes, mt, job->k ? local : out,
-							   &match_pg_alloc, pg_cancel, NULL))
+	batch->len = 0;
+	if (!match_generate_sorted(&x, tc->sorted, job->nbytes, mt, batch, &match_pg_alloc, &hooks))
 		elog(ERROR, "out of memory");
-	if (job->k == 0)
-		return;
-	if (!match_sort_pairs(local, &match_pg_alloc))
-		elog(ERROR, "out of memory");
-	match_topk_rows(local, (uint32) job->k, count_a);
-	for (size_t r = 0; r < local->len; r++)
-		if (!match_pairs_push(out, local->items[r].key, local->items[r].a,
-							  local->items[r].b, &match_pg_alloc))
-			elog(ERROR, "out of memory");
 }
 
 /* Per-dataset counters for top-k, zeroed. */
@@ -157,22 +196,6 @@ topk_counters(const MatchJob *job)
 	return counts;
 }
 
-/* Write buffered tagged pairs to a worker's file. */
-static void
-flush_pairs(BufFile *f, MatchPairs *buf, uint32 pair)
-{
-	for (size_t r = 0; r < buf->len; r++)
-	{
-		TaggedPair	t;
-
-		t.pair = pair;
-		t.pad = 0;
-		t.p = buf->items[r];
-		BufFileWrite(f, &t, sizeof(t));
-	}
-	buf->len = 0;
-}
-
 /*
  * Take units from the shared counter until none are left.  The leader
  * passes `stores` (one per partition); a worker passes its file.
@@ -181,8 +204,7 @@ static void
 run_units(const MatchJob *job, pg_atomic_uint32 *next, PairStore *stores, BufFile *file)
 {
 	MatchThreshold mt;
-	MatchPairs	local = {0},
-				buf = {0};
+	MatchPairs	batch = {0};
 	uint32	  **counts = topk_counters(job);
 	TargetCache tc = {0};
 	uint32		u;
@@ -192,16 +214,11 @@ run_units(const MatchJob *job, pg_atomic_uint32 *next, PairStore *stores, BufFil
 	while ((u = pg_atomic_fetch_add_u32(next, 1)) < job->nunits)
 	{
 		const MatchUnit *unit = &job->units[u];
+		UnitSink	sink = {job, stores ? &stores[unit->pair] : NULL, file,
+		unit->pair, counts[unit->i]};
 
 		CHECK_FOR_INTERRUPTS();
-		run_unit(job, &mt, unit, &buf, &local, counts[unit->i], &tc);
-		if (stores)
-		{
-			pair_store_add(&stores[unit->pair], &buf);
-			buf.len = 0;
-		}
-		else
-			flush_pairs(file, &buf, unit->pair);
+		run_unit(job, &mt, unit, &batch, &sink, &tc);
 	}
 	match_sorted_free(tc.sorted, &match_pg_alloc);
 	match_threshold_free(&mt, &match_pg_alloc);

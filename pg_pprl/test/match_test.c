@@ -92,7 +92,7 @@ test_threshold(const MatchDataset *x, const MatchDataset *y, size_t nbytes, doub
 	int			ok;
 
 	match_threshold_init(&mt, t, (uint32_t) nbytes * 8, &ma);
-	ok = match_generate(x, y, nbytes, &mt, &got, &ma, NULL, NULL) &&
+	ok = match_generate(x, y, nbytes, &mt, &got, &ma, NULL) &&
 		match_sort_pairs(&got, &ma);
 	check(ok, "generate", t, 0);
 	for (uint32_t a = 0; a < x->n; a++)

@@ -75,12 +75,24 @@ extern double match_key_score(uint64_t key);
 extern bool match_pairs_push(MatchPairs *ps, uint64_t key, uint32_t a, uint32_t b,
 							 const MatchAlloc *ma);
 
-typedef bool (*MatchCancelFn) (void *arg);
+/*
+ * Optional hooks of candidate generation: cancel() is asked between query
+ * tiles (true = stop); flush() takes the pairs collected so far (and
+ * empties `out`) whenever flush_at or more have collected, always at a tile
+ * boundary, and once at the end.
+ */
+typedef struct MatchHooks
+{
+	bool		(*cancel) (void *arg);
+	bool		(*flush) (void *arg, MatchPairs *out);
+	size_t		flush_at;
+	void	   *arg;
+} MatchHooks;
 
 extern bool match_generate(const MatchDataset *x, const MatchDataset *y,
 						   size_t nbytes, const MatchThreshold *mt,
 						   MatchPairs *out, const MatchAlloc *ma,
-						   MatchCancelFn cancel, void *cancel_arg);
+						   const MatchHooks *hooks);
 typedef struct MatchSorted MatchSorted;
 
 extern MatchSorted *match_sorted_build(const MatchDataset *y, size_t nbytes, uint32_t nbits,
@@ -89,7 +101,7 @@ extern void match_sorted_free(MatchSorted *sy, const MatchAlloc *ma);
 extern bool match_generate_sorted(const MatchDataset *x, const MatchSorted *sy,
 								  size_t nbytes, const MatchThreshold *mt,
 								  MatchPairs *out, const MatchAlloc *ma,
-								  MatchCancelFn cancel, void *cancel_arg);
+								  const MatchHooks *hooks);
 extern bool match_sort_pairs(MatchPairs *ps, const MatchAlloc *ma);
 extern void match_dedupe(MatchPairs *ps);
 extern void match_topk_rows(MatchPairs *ps, uint32_t k, uint32_t *count_a);

@@ -214,7 +214,7 @@ match_sorted_free(MatchSorted *sy, const MatchAlloc *ma)
 bool
 match_generate(const MatchDataset *x, const MatchDataset *y, size_t nbytes,
 			   const MatchThreshold *mt, MatchPairs *out, const MatchAlloc *ma,
-			   MatchCancelFn cancel, void *cancel_arg)
+			   const MatchHooks *hooks)
 {
 	MatchSorted *sy;
 	bool		ok;
@@ -224,7 +224,7 @@ match_generate(const MatchDataset *x, const MatchDataset *y, size_t nbytes,
 	sy = match_sorted_build(y, nbytes, mt->nbits, ma);
 	if (!sy)
 		return false;
-	ok = match_generate_sorted(x, sy, nbytes, mt, out, ma, cancel, cancel_arg);
+	ok = match_generate_sorted(x, sy, nbytes, mt, out, ma, hooks);
 	match_sorted_free(sy, ma);
 	return ok;
 }
@@ -232,13 +232,16 @@ match_generate(const MatchDataset *x, const MatchDataset *y, size_t nbytes,
 /*
  * Compare every record of x with every record of the sorted targets sy
  * (popcount bound permitting) and append the pairs at or above the
- * threshold to out, with a indexing x and b indexing y.  Returns false on
- * allocation failure or when cancel() asked to stop.
+ * threshold to out, with a indexing x and b indexing y.  With hooks,
+ * cancel() is asked between query tiles, and flush() takes out's pairs
+ * there once it holds flush_at or more, and at the end: a record of x
+ * never has its pairs split across two flushes.  Returns false on
+ * allocation failure or when a hook said stop.
  */
 bool
 match_generate_sorted(const MatchDataset *x, const MatchSorted *syp, size_t nbytes,
 					  const MatchThreshold *mt, MatchPairs *out, const MatchAlloc *ma,
-					  MatchCancelFn cancel, void *cancel_arg)
+					  const MatchHooks *hooks)
 {
 	Sorted		sx = {0};
 	const Sorted sy = *syp;
@@ -257,7 +260,11 @@ match_generate_sorted(const MatchDataset *x, const MatchSorted *syp, size_t nbyt
 					t_begin,
 					t_end;
 
-		if (cancel && cancel(cancel_arg))
+		/* Between query tiles: every pair of the tiles so far is in out. */
+		if (hooks && hooks->cancel && hooks->cancel(hooks->arg))
+			goto done;
+		if (hooks && hooks->flush && out->len >= hooks->flush_at &&
+			!hooks->flush(hooks->arg, out))
 			goto done;
 		target_range(mt, sx.pop[q0], sx.pop[q0 + nq - 1], &plo, &phi);
 		if (plo > phi)
@@ -302,7 +309,7 @@ match_generate_sorted(const MatchDataset *x, const MatchSorted *syp, size_t nbyt
 			}
 		}
 	}
-	ok = true;
+	ok = !(hooks && hooks->flush && out->len > 0 && !hooks->flush(hooks->arg, out));
 done:
 	sorted_free(&sx, ma);
 	return ok;
