@@ -202,7 +202,6 @@ edge_add(MatchSolver *s, uint32_t g, uint32_t h, uint32_t count, uint32_t *total
 		s->used++;
 		if (!nbr_add(s, g, h) || !nbr_add(s, h, g))
 			return false;
-		e = edge_slot(s, edge_key(g, h));
 	}
 	e->count += count;
 	if (total)
