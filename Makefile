@@ -6,6 +6,7 @@
 #                        non-root user on a private socket, run regress/
 #   make check-core      SIMD kernels and the matching core against references
 #                        (ASan/UBSan; kernels under valgrind too)
+#   make check-migrations  the service schema's migration runner on a throwaway cluster
 #   make fuzz            libFuzzer runs over the text and binary CLK parsers
 #   make test            all of the above test targets (the README's test command)
 #   make bench           kernel and SQL throughput, per path, with baselines
@@ -35,7 +36,7 @@ MATCH_SRCS := $(wildcard pg_pprl/src/match/*.c)
 SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all install installcheck check-core fuzz test bench demo clean
+.PHONY: all install installcheck check-core check-migrations fuzz test bench demo clean
 
 all:
 	$(MAKE) -C pg_pprl
@@ -74,12 +75,15 @@ check-core: build/kernel_test build/kernel_test_plain build/match_test
 	valgrind -q --error-exitcode=1 build/kernel_test_plain
 	build/match_test
 
+check-migrations: all
+	scripts/test-migrations.sh
+
 fuzz:
 	$(MAKE) -C pg_pprl/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 
 # The closing line counts the suites above, each of which stops the run on failure.
-test: check-core installcheck fuzz
-	@echo "test: 5 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, fuzz)"
+test: check-core installcheck check-migrations fuzz
+	@echo "test: 6 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, fuzz)"
 
 bench: all
 	scripts/bench.sh

@@ -43,7 +43,8 @@ echo
 echo "== SQL (pg_pprl/bench/sql_bench.sql, throwaway cluster) =="
 tmp=$(mktemp -d /tmp/pprl-bench.XXXXXX)
 trap 'scripts/pgtmp.sh stop "$tmp"' EXIT
-eval "export $(scripts/pgtmp.sh start-staged "$tmp")"
+pgenv=$(scripts/pgtmp.sh start-staged "$tmp")
+eval "export $pgenv"
 "$("$PG_CONFIG" --bindir)/psql" -X -q -v ON_ERROR_STOP=1 -d postgres \
 	-v na="${BENCH_NA:-2000}" -v nb="${BENCH_NB:-2000}" \
 	-v min_seconds="$SECONDS_PER_FIGURE" \

@@ -12,7 +12,8 @@ DATA=${SHARED_DATA:-../shared/data}/febrl4-clks
 
 tmp=$(mktemp -d /tmp/pprl-demo.XXXXXX)
 trap 'scripts/pgtmp.sh stop "$tmp"' EXIT
-eval "export $(scripts/pgtmp.sh start-staged "$tmp")"
+pgenv=$(scripts/pgtmp.sh start-staged "$tmp")
+eval "export $pgenv"
 psql=("$("$PG_CONFIG" --bindir)/psql" -X -d postgres)
 "${psql[@]}" -qc "CREATE EXTENSION pg_pprl"
 
