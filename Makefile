@@ -7,6 +7,7 @@
 #   make check-core      SIMD kernels and the matching core against references
 #                        (ASan/UBSan; kernels under valgrind too)
 #   make check-migrations  the service schema's migration runner on a throwaway cluster
+#   make check-api       unit tests of the REST server's modules (ASan/UBSan)
 #   make fuzz            libFuzzer runs over the text and binary CLK parsers
 #   make test            all of the above test targets (the README's test command)
 #   make bench           kernel and SQL throughput, per path, with baselines
@@ -36,7 +37,7 @@ MATCH_SRCS := $(wildcard pg_pprl/src/match/*.c)
 SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all install installcheck check-core check-migrations fuzz test bench demo clean
+.PHONY: all install installcheck check-core check-migrations check-api fuzz test bench demo clean
 
 all:
 	$(MAKE) -C pg_pprl
@@ -78,12 +79,15 @@ check-core: build/kernel_test build/kernel_test_plain build/match_test
 check-migrations: all
 	scripts/test-migrations.sh
 
+check-api:
+	$(MAKE) -C api check
+
 fuzz:
 	$(MAKE) -C pg_pprl/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 
 # The closing line counts the suites above, each of which stops the run on failure.
-test: check-core installcheck check-migrations fuzz
-	@echo "test: 6 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, fuzz)"
+test: check-core installcheck check-migrations check-api fuzz
+	@echo "test: 7 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, api units, fuzz)"
 
 bench: all
 	scripts/bench.sh
@@ -94,4 +98,5 @@ demo: all
 clean:
 	$(MAKE) -C pg_pprl clean
 	$(MAKE) -C pg_pprl/fuzz clean
+	$(MAKE) -C api clean
 	rm -rf build

@@ -1,0 +1,21 @@
+/*
+ * api_config.h
+ *	  Settings from the environment, each also readable from a file through
+ *	  NAME_FILE (the convention of the official postgres image, used with
+ *	  Kubernetes secrets mounted as files).  Setting both is an error.
+ */
+#ifndef API_CONFIG_H
+#define API_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Longest value accepted from a NAME_FILE. */
+#define API_CONFIG_MAX_FILE 65536
+
+extern int	api_config_get(const char *name, const char *fallback, char **value,
+						   char *err, size_t errlen);
+extern void api_config_describe(const char *name, const char *value, bool secret,
+								char *out, size_t outlen);
+
+#endif							/* API_CONFIG_H */
