@@ -1,15 +1,17 @@
 /*
  * match_sql.c
  *	  SQL entry points of the matching engine: pprl_candidates() and
- *	  pprl_greedy_groups().
+ *	  pprl_greedy_groups() (pprl_permutations() is SQL on top of the latter).
  *
- * Each dataset is a table or view with columns row_id bigint and clk clk;
- * its dataset index is its position in the array.  Datasets are read once
- * through SPI, ordered by row_id (the record index is the position in that
- * order, so anonlink's record-index order is row_id order), compared pair by
- * pair with the tiled kernels, and the candidates of each dataset pair are
- * radix-sorted and merged into anonlink's order.  Results go to a
- * tuplestore, which spills to disk beyond work_mem.
+ * Each dataset is a table or view with columns row_id bigint, clk clk and
+ * optionally blocks text[]; its dataset index is its position in the array.
+ * Datasets are read once through SPI, ordered by row_id (the record index is
+ * the position in that order, so anonlink's record-index order is row_id
+ * order).  The job is cut into work units (match_units.c) run by this
+ * backend and parallel workers; each dataset pair's candidates collect in a
+ * store that spills sorted runs beyond its share of work_mem
+ * (match_store.c), and are merged here into anonlink's global order, for
+ * the output tuplestore or the greedy solver.
  */
 #include "postgres.h"
 
