@@ -120,9 +120,39 @@ has_column(Oid relid, const char *name)
 	return get_attnum(relid, name) != InvalidAttrNumber;
 }
 
+/* Rows fetched from a dataset's cursor at a time. */
+#define LOAD_BATCH 10000
+
+/* Grow the per-row arrays of a dataset being loaded to hold `need` rows. */
+static void
+dataset_reserve(LoadedDataset *out, uint8 **clks, uint32 **pops, uint64 *cap,
+				uint64 need, int nbytes, MemoryContext keep)
+{
+	uint64		ncap = *cap ? *cap : LOAD_BATCH;
+
+	if (need <= *cap)
+		return;
+	while (ncap < need)
+		ncap *= 2;
+	if (*cap == 0)
+	{
+		out->row_id = MemoryContextAllocExtended(keep, sizeof(int64) * ncap, MCXT_ALLOC_HUGE);
+		*pops = MemoryContextAllocExtended(keep, sizeof(uint32) * ncap, MCXT_ALLOC_HUGE);
+		*clks = MemoryContextAllocExtended(keep, (Size) nbytes * ncap, MCXT_ALLOC_HUGE);
+	}
+	else
+	{
+		out->row_id = repalloc_huge(out->row_id, sizeof(int64) * ncap);
+		*pops = repalloc_huge(*pops, sizeof(uint32) * ncap);
+		*clks = repalloc_huge(*clks, (Size) nbytes * ncap);
+	}
+	*cap = ncap;
+}
+
 /*
- * Read one dataset through SPI, validating rows and lengths; the arrays are
- * allocated in `keep`, which outlives the SPI connection.
+ * Read one dataset through an SPI cursor, a batch of rows at a time (so a
+ * large table never sits in memory twice), validating rows and lengths; the
+ * arrays are allocated in `keep`, which outlives the SPI connection.
  */
 static void
 load_dataset(Oid relid, int index, int *nbytes, LoadedDataset *out, MemoryContext keep,
@@ -130,72 +160,84 @@ load_dataset(Oid relid, int index, int *nbytes, LoadedDataset *out, MemoryContex
 {
 	char	   *relname;
 	char	   *query;
-	uint64		n;
-	uint8	   *clks;
-	uint32	   *pops;
+	Portal		portal;
+	SPIPlanPtr	plan;
+	uint64		n = 0,
+				cap = 0;
+	uint8	   *clks = NULL;
+	uint32	   *pops = NULL;
 
 	relname = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)));
 	query = psprintf("SELECT row_id::bigint, clk::clk%s FROM %s ORDER BY 1",
 					 blocks ? ", blocks::text[]" : "", relname);
-	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
+	plan = SPI_prepare(query, 0, NULL);
+	if (!plan)
 		elog(ERROR, "could not read dataset %d (%s)", index, relname);
-	n = SPI_processed;
-	if (n > PG_UINT32_MAX / 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("dataset %d (%s) has too many rows: " UINT64_FORMAT, index, relname, n)));
-	out->row_id = MemoryContextAllocExtended(keep, sizeof(int64) * (n ? n : 1), MCXT_ALLOC_HUGE);
-	pops = MemoryContextAllocExtended(keep, sizeof(uint32) * (n ? n : 1), MCXT_ALLOC_HUGE);
-	clks = NULL;
-	for (uint64 i = 0; i < n; i++)
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		bool		isnull;
-		Datum		v;
-		Clk		   *c;
-
-		v = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
-		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("dataset %d (%s) has a NULL row_id", index, relname)));
-		out->row_id[i] = DatumGetInt64(v);
-		if (i > 0 && out->row_id[i] == out->row_id[i - 1])
-			ereport(ERROR,
-					(errcode(ERRCODE_UNIQUE_VIOLATION),
-					 errmsg("dataset %d (%s) has duplicate row_id " INT64_FORMAT,
-							index, relname, out->row_id[i])));
-		v = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
-		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("dataset %d (%s) has a NULL clk at row_id " INT64_FORMAT,
-							index, relname, out->row_id[i])));
-		c = DatumGetClkP(v);
-		if (*nbytes < 0)
-			*nbytes = CLK_NBYTES(c);
-		else if (CLK_NBYTES(c) != *nbytes)
-			ereport(ERROR,
-					(errcode(ERRCODE_STRING_DATA_LENGTH_MISMATCH),
-					 errmsg("CLK lengths differ: %d and %d bits", *nbytes * 8, CLK_NBITS(c)),
-					 errdetail("Dataset %d (%s), row_id " INT64_FORMAT ".",
-							   index, relname, out->row_id[i]),
-					 errhint("All CLKs of all datasets must have the same length.")));
-		if (!clks)
-			clks = MemoryContextAllocExtended(keep, (Size) *nbytes * (n ? n : 1), MCXT_ALLOC_HUGE);
-		memcpy(clks + (Size) i * *nbytes, c->data, *nbytes);
-		pops[i] = c->popcount;
-		if (blocks)
+		SPI_cursor_fetch(portal, true, LOAD_BATCH);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed; r++, n++)
 		{
-			v = SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull);
-			if (!isnull)
-				add_blocks(blocks, DatumGetArrayTypeP(v), (uint32) index, (uint32) i, keep);
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			bool		isnull;
+			Datum		v,
+						clkd;
+			int64		rid;
+			Clk		   *c;
+
+			if (n >= PG_UINT32_MAX / 2)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("dataset %d (%s) has too many rows", index, relname)));
+			v = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull);
+			if (isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("dataset %d (%s) has a NULL row_id", index, relname)));
+			rid = DatumGetInt64(v);
+			clkd = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
+			if (isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("dataset %d (%s) has a NULL clk at row_id " INT64_FORMAT,
+								index, relname, rid)));
+			c = DatumGetClkP(clkd);
+			if (*nbytes < 0)
+				*nbytes = CLK_NBYTES(c);
+			else if (CLK_NBYTES(c) != *nbytes)
+				ereport(ERROR,
+						(errcode(ERRCODE_STRING_DATA_LENGTH_MISMATCH),
+						 errmsg("CLK lengths differ: %d and %d bits", *nbytes * 8, CLK_NBITS(c)),
+						 errdetail("Dataset %d (%s), row_id " INT64_FORMAT ".", index, relname, rid),
+						 errhint("All CLKs of all datasets must have the same length.")));
+			dataset_reserve(out, &clks, &pops, &cap, n + 1, *nbytes, keep);
+			out->row_id[n] = rid;
+			if (n > 0 && out->row_id[n] == out->row_id[n - 1])
+				ereport(ERROR,
+						(errcode(ERRCODE_UNIQUE_VIOLATION),
+						 errmsg("dataset %d (%s) has duplicate row_id " INT64_FORMAT,
+								index, relname, out->row_id[n])));
+			memcpy(clks + (Size) n * *nbytes, c->data, *nbytes);
+			pops[n] = c->popcount;
+			if (blocks)
+			{
+				v = SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull);
+				if (!isnull)
+					add_blocks(blocks, DatumGetArrayTypeP(v), (uint32) index, (uint32) n, keep);
+			}
+			/* A detoasted copy is freed at once; the batch's tuples go below. */
+			if ((Pointer) c != DatumGetPointer(clkd))
+				pfree(c);
 		}
+		SPI_freetuptable(SPI_tuptable);
 	}
+	SPI_cursor_close(portal);
 	out->d.n = (uint32) n;
 	out->d.clks = clks;
 	out->d.popcounts = pops;
-	SPI_freetuptable(SPI_tuptable);
 }
 
 /* Below this many comparisons, starting workers costs more than it saves. */
