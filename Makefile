@@ -8,7 +8,7 @@
 #                        (ASan/UBSan; kernels under valgrind too)
 #   make check-migrations  the service schema's migration runner on a throwaway cluster
 #   make check-api       unit tests of the REST server's modules (ASan/UBSan)
-#   make fuzz            libFuzzer runs over the text and binary CLK parsers
+#   make fuzz            libFuzzer runs over the CLK parsers and the upload parser
 #   make test            all of the above test targets (the README's test command)
 #   make bench           kernel and SQL throughput, per path, with baselines
 #   make demo            the main job on the embedded default
@@ -84,6 +84,7 @@ check-api:
 
 fuzz:
 	$(MAKE) -C pg_pprl/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
+	$(MAKE) -C api fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 
 # The closing line counts the suites above, each of which stops the run on failure.
 test: check-core installcheck check-migrations check-api fuzz
