@@ -8,7 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "../src/api_config.h"
+#include "../src/api_problem.h"
 #include "../src/api_token.h"
 
 static int passed = 0;
@@ -115,12 +118,45 @@ test_config(void)
 	check(strcmp(out, "X=(unset)") == 0, "unset shown");
 }
 
+/* Problem details: fields, escaping of client text, valid JSON. */
+static void
+test_problem(void)
+{
+	char	   *s = api_problem_json(403, "Invalid access token or project doesn't exist", "/api/v1/projects/x");
+	json_error_t e;
+	json_t	   *o = s ? json_loads(s, 0, &e) : NULL;
+
+	check(o != NULL, "problem is valid JSON");
+	check(o && json_integer_value(json_object_get(o, "status")) == 403 &&
+		  strcmp(json_string_value(json_object_get(o, "title")), "Forbidden") == 0 &&
+		  strcmp(json_string_value(json_object_get(o, "type")), "about:blank") == 0 &&
+		  strcmp(json_string_value(json_object_get(o, "instance")), "/api/v1/projects/x") == 0,
+		  "problem fields");
+	json_decref(o);
+	free(s);
+	/* Client text with quotes, control characters and invalid UTF-8 stays inside the string. */
+	s = api_problem_json(400, "bad \"key\"\n\x01 \xff", NULL);
+	o = s ? json_loads(s, 0, &e) : NULL;
+	check(o != NULL, "hostile detail still gives valid JSON");
+	check(o && json_object_get(o, "instance") == NULL, "no instance when none given");
+	json_decref(o);
+	free(s);
+	s = api_problem_json(400, "quote \" newline \n", NULL);
+	o = s ? json_loads(s, 0, &e) : NULL;
+	check(o && strcmp(json_string_value(json_object_get(o, "detail")), "quote \" newline \n") == 0,
+		  "detail text round-trips exactly");
+	json_decref(o);
+	free(s);
+	check(strcmp(api_problem_title(413), "Payload Too Large") == 0, "413 title");
+}
+
 /* Run all checks. */
 int
 main(void)
 {
 	test_tokens();
 	test_config();
+	test_problem();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
