@@ -10,7 +10,10 @@
 
 #include <jansson.h>
 
+#include <pthread.h>
+
 #include "../src/api_config.h"
+#include "../src/api_metrics.h"
 #include "../src/api_problem.h"
 #include "../src/api_token.h"
 
@@ -150,6 +153,49 @@ test_problem(void)
 	check(strcmp(api_problem_title(413), "Payload Too Large") == 0, "413 title");
 }
 
+/* A request thread for the metrics test. */
+static void *
+count_requests(void *arg)
+{
+	(void) arg;
+	for (int i = 0; i < 10000; i++)
+		api_metrics_request("/projects/{pid}/clks", i % 2 ? 201 : 400);
+	return NULL;
+}
+
+/* Metrics: concurrent counting, bounded series, exposition format. */
+static void
+test_metrics(void)
+{
+	pthread_t	th[4];
+	char	   *text;
+	char		route[32];
+
+	api_metrics_reset();
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, count_requests, NULL);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	api_metrics_upload_bytes(1234);
+	api_metrics_set_queue_depth(3);
+	text = api_metrics_render();
+	check(text && strstr(text, "pprl_http_requests_total{route=\"/projects/{pid}/clks\",status=\"201\"} 20000\n") &&
+		  strstr(text, "status=\"400\"} 20000\n"), "concurrent counts exact");
+	check(text && strstr(text, "pprl_upload_bytes_total 1234\n") && strstr(text, "pprl_queue_depth 3\n") &&
+		  strstr(text, "# TYPE pprl_http_requests_total counter"), "gauges and TYPE lines");
+	free(text);
+	/* More routes than the table holds fold into "other". */
+	for (int i = 0; i < 300; i++)
+	{
+		snprintf(route, sizeof(route), "/r%d", i);
+		api_metrics_request(route, 200);
+	}
+	text = api_metrics_render();
+	check(text && strstr(text, "route=\"other\",status=\"200\"}") != NULL, "series bounded");
+	free(text);
+	api_metrics_reset();
+}
+
 /* Run all checks. */
 int
 main(void)
@@ -157,6 +203,7 @@ main(void)
 	test_tokens();
 	test_config();
 	test_problem();
+	test_metrics();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
