@@ -1,13 +1,13 @@
 # pg_pprl top-level Makefile.
 #
-#   make                 build the extension
+#   make                 build the extension and the REST server
 #   make install         install it into the system's PostgreSQL 15 (root)
 #   make installcheck    build, stage-install, start a throwaway cluster as a
 #                        non-root user on a private socket, run regress/
 #   make check-core      SIMD kernels and the matching core against references
 #                        (ASan/UBSan; kernels under valgrind too)
 #   make check-migrations  the service schema's migration runner on a throwaway cluster
-#   make check-api       unit tests of the REST server's modules (ASan/UBSan)
+#   make check-api       the REST server: unit tests (ASan/UBSan), then black-box tests
 #   make fuzz            libFuzzer runs over the CLK parsers and the upload parser
 #   make test            all of the above test targets (the README's test command)
 #   make bench           kernel and SQL throughput, per path, with baselines
@@ -41,6 +41,7 @@ SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined 
 
 all:
 	$(MAKE) -C pg_pprl
+	$(MAKE) -C api all
 
 install: all
 	$(MAKE) -C pg_pprl install
@@ -81,6 +82,8 @@ check-migrations: all
 
 check-api:
 	$(MAKE) -C api check
+	$(MAKE) -C api all
+	scripts/test-api.sh
 
 fuzz:
 	$(MAKE) -C pg_pprl/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)

@@ -87,8 +87,8 @@ api_config_get(const char *name, const char *fallback, char **value, char *err, 
 
 /*
  * "name=value" for the startup log; secrets show only whether they are set,
- * and passwords inside connection URLs (scheme://user:password@host) are
- * masked even when the setting itself is not marked secret.
+ * and passwords inside connection strings (scheme://user:password@host, or
+ * libpq's password=...) are masked even when the setting is not secret.
  */
 void
 api_config_describe(const char *name, const char *value, bool secret, char *out, size_t outlen)
@@ -112,6 +112,14 @@ api_config_describe(const char *name, const char *value, bool secret, char *out,
 	colon = scheme ? strchr(scheme + 3, ':') : NULL;
 	if (at && colon && colon < at)
 		snprintf(out, outlen, "%s=%.*s:<redacted>%s", name, (int) (colon - value), value, at);
+	else if ((at = strstr(value, "password=")) != NULL)
+	{
+		/* libpq keyword form: hide the value up to the next space. */
+		const char *end = strchr(at, ' ');
+
+		snprintf(out, outlen, "%s=%.*spassword=<redacted>%s", name, (int) (at - value), value,
+				 end ? end : "");
+	}
 	else
 		snprintf(out, outlen, "%s=%s", name, value);
 }

@@ -115,6 +115,8 @@ test_config(void)
 	api_config_describe("DATABASE_URL", "postgresql://app:pw123@db:5432/x", false, out, sizeof(out));
 	check(strstr(out, "pw123") == NULL && strstr(out, "postgresql://app:") != NULL &&
 		  strstr(out, "@db:5432/x") != NULL, "URL password redacted");
+	api_config_describe("DATABASE_URL", "host=db password=pw456 user=app", false, out, sizeof(out));
+	check(strstr(out, "pw456") == NULL && strstr(out, "user=app") != NULL, "keyword password redacted");
 	api_config_describe("PORT", "8851", false, out, sizeof(out));
 	check(strcmp(out, "PORT=8851") == 0, "plain value shown");
 	api_config_describe("X", NULL, false, out, sizeof(out));

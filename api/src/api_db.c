@@ -1,0 +1,135 @@
+/*
+ * api_db.c
+ *	  Connection pool: `size` connections opened at start (waiting a bounded
+ *	  time for the database, so a pod started before its database comes up
+ *	  instead of crash-looping), handed out to request threads under a mutex
+ *	  and condition variable.  A connection found broken is reset before use.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api_db.h"
+
+struct ApiDb
+{
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	PGconn	  **conns;
+	int		   *busy;
+	int			size;
+};
+
+/* Connect once, retrying until the deadline; NULL with a message on failure. */
+static PGconn *
+connect_with_wait(const char *conninfo, time_t deadline, char *err, size_t errlen)
+{
+	for (;;)
+	{
+		PGconn	   *c = PQconnectdb(conninfo);
+
+		if (PQstatus(c) == CONNECTION_OK)
+			return c;
+		if (time(NULL) >= deadline)
+		{
+			/* libpq's message names host and port, never the password. */
+			snprintf(err, errlen, "database unreachable: %s", PQerrorMessage(c));
+			PQfinish(c);
+			return NULL;
+		}
+		PQfinish(c);
+		sleep(1);
+	}
+}
+
+/* Open the pool; waits up to wait_seconds for the database. */
+ApiDb *
+api_db_open(const char *conninfo, int size, int wait_seconds, char *err, size_t errlen)
+{
+	ApiDb	   *db = calloc(1, sizeof(ApiDb));
+	time_t		deadline = time(NULL) + wait_seconds;
+
+	if (!db || !(db->conns = calloc((size_t) size, sizeof(PGconn *))) ||
+		!(db->busy = calloc((size_t) size, sizeof(int))))
+	{
+		snprintf(err, errlen, "out of memory");
+		api_db_close(db);
+		return NULL;
+	}
+	db->size = size;
+	pthread_mutex_init(&db->lock, NULL);
+	pthread_cond_init(&db->freed, NULL);
+	for (int i = 0; i < size; i++)
+		if (!(db->conns[i] = connect_with_wait(conninfo, deadline, err, errlen)))
+		{
+			api_db_close(db);
+			return NULL;
+		}
+	return db;
+}
+
+/* Take a connection, waiting for one to be free. */
+PGconn *
+api_db_get(ApiDb *db)
+{
+	PGconn	   *c = NULL;
+
+	pthread_mutex_lock(&db->lock);
+	while (!c)
+	{
+		for (int i = 0; i < db->size && !c; i++)
+			if (!db->busy[i])
+			{
+				db->busy[i] = 1;
+				c = db->conns[i];
+			}
+		if (!c)
+			pthread_cond_wait(&db->freed, &db->lock);
+	}
+	pthread_mutex_unlock(&db->lock);
+	if (PQstatus(c) != CONNECTION_OK)
+		PQreset(c);
+	return c;
+}
+
+/* Give a connection back. */
+void
+api_db_put(ApiDb *db, PGconn *conn)
+{
+	pthread_mutex_lock(&db->lock);
+	for (int i = 0; i < db->size; i++)
+		if (db->conns[i] == conn)
+			db->busy[i] = 0;
+	pthread_cond_signal(&db->freed);
+	pthread_mutex_unlock(&db->lock);
+}
+
+/* Whether the database answers a trivial query now. */
+int
+api_db_ping(ApiDb *db)
+{
+	PGconn	   *c = api_db_get(db);
+	PGresult   *r = PQexec(c, "SELECT 1");
+	int			ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+
+	PQclear(r);
+	api_db_put(db, c);
+	return ok;
+}
+
+/* Close every connection and the pool. */
+void
+api_db_close(ApiDb *db)
+{
+	if (!db)
+		return;
+	for (int i = 0; db->conns && i < db->size; i++)
+		if (db->conns[i])
+			PQfinish(db->conns[i]);
+	free(db->conns);
+	free(db->busy);
+	free(db);
+}

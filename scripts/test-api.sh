@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# test-api.sh: black-box tests of build/pprl-api against a real PostgreSQL
+# (throwaway cluster with pg_pprl and the migrations) and the file object
+# store.  Covers startup failures (missing or doubled settings, database
+# unreachable: non-zero exit), the routes built so far and their status
+# codes, problem JSON, oversized headers, redacted logs and clean shutdown.
+# Prints "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_CONFIG=${PG_CONFIG:-$(ls /usr/lib/postgresql/15/bin/pg_config 2>/dev/null || echo pg_config)}
+export PG_CONFIG
+passed=0
+failed=0
+
+# Record a check: name, then the command's success.
+check() {
+	local name=$1
+	shift
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "FAIL: $name"
+	fi
+}
+
+tmp=$(mktemp -d /tmp/pprl-apitest.XXXXXX)
+chmod 755 "$tmp"
+api_pid=
+cleanup() {
+	[ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null || true
+	scripts/pgtmp.sh stop "$tmp/cluster"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+pgenv=$(scripts/pgtmp.sh start-staged "$tmp/cluster")
+eval "export $pgenv"
+PGDATABASE=postgres migrations/migrate.sh >/dev/null
+dburl="host=$PGHOST port=$PGPORT user=postgres dbname=postgres"
+port=$((20000 + RANDOM % 20000))
+base=http://127.0.0.1:$port
+
+# Run the server with the given environment; returns its exit status.
+run_api() { env -i PATH="$PATH" "$@" build/pprl-api >"$tmp/out.log" 2>&1; }
+
+check "missing DATABASE_URL exits non-zero" \
+	bash -c "! env -i OBJECT_STORE_URL=file://$tmp/o build/pprl-api 2>$tmp/e1.log"
+check "names the missing setting" grep -q 'DATABASE_URL (or DATABASE_URL_FILE) must be set' "$tmp/e1.log"
+echo "$dburl" >"$tmp/dburl"
+check "both NAME and NAME_FILE exits non-zero" \
+	bash -c "! env -i DATABASE_URL='$dburl' DATABASE_URL_FILE=$tmp/dburl OBJECT_STORE_URL=file://$tmp/o build/pprl-api 2>$tmp/e2.log"
+check "says both are set" grep -q 'both DATABASE_URL and DATABASE_URL_FILE are set' "$tmp/e2.log"
+start=$(date +%s)
+check "unreachable database exits non-zero" \
+	bash -c "! env -i DATABASE_URL='host=127.0.0.1 port=1 user=x password=hunter2 connect_timeout=1' PPRL_DB_WAIT_SECONDS=2 OBJECT_STORE_URL=file://$tmp/o build/pprl-api 2>$tmp/e3.log"
+check "after a bounded wait" test $(($(date +%s) - start)) -le 10
+check "password never logged" bash -c "! grep -q hunter2 $tmp/e3.log"
+check "bad number setting exits non-zero" \
+	bash -c "! env -i DATABASE_URL='$dburl' PPRL_API_THREADS=many OBJECT_STORE_URL=file://$tmp/o build/pprl-api 2>/dev/null"
+
+env -i PATH="$PATH" DATABASE_URL_FILE="$tmp/dburl" OBJECT_STORE_URL="file://$tmp/objects" \
+	PPRL_API_LISTEN="127.0.0.1:$port" PPRL_MAX_HEADER_BYTES=8192 build/pprl-api 2>"$tmp/api.log" &
+api_pid=$!
+for _ in $(seq 1 50); do curl -s -o /dev/null "$base/healthz" && break; sleep 0.1; done
+
+# status code and body of a request
+req() { curl -s -o "$tmp/body" -w '%{http_code}' "$@"; }
+check "/healthz 200" test "$(req "$base/healthz")" = 200
+check "/readyz 200" test "$(req "$base/readyz")" = 200
+check "/api/v1/status 200" test "$(req "$base/api/v1/status")" = 200
+check "status body" grep -q '"status":"ok","project_count":0,"rate":0' "$tmp/body"
+check "/api/v1/version 200" test "$(req "$base/api/v1/version")" = 200
+check "version names the service" grep -q '"entityservice"' "$tmp/body"
+check "unknown path 404" test "$(req "$base/api/v1/nothing")" = 404
+check "404 is problem JSON" grep -q '"title":"Not Found","status":404' "$tmp/body"
+check "problem content type" bash -c "curl -s -o /dev/null -w '%{content_type}' $base/nope | grep -q application/problem+json"
+check "POST /status is 405" test "$(req -X POST "$base/api/v1/status")" = 405
+big=$(head -c 20000 /dev/zero | tr '\0' 'a')
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" "$base/healthz" || true)
+echo "oversized headers: HTTP $code"
+check "oversized headers refused" test "$code" -ge 400 -o "$code" = 000
+check "still serving after that" test "$(req "$base/healthz")" = 200
+check "metrics count requests" bash -c "curl -s $base/metrics | grep -q 'pprl_http_requests_total{route=\"/healthz\",status=\"200\"}'"
+check "structured log lines" bash -c "head -1 $tmp/api.log | grep -q '^{.*\"msg\":\"configuration\"'"
+kill -TERM "$api_pid"
+check "SIGTERM stops cleanly" wait "$api_pid"
+api_pid=
+check "stop is logged" grep -q '"msg":"stopping"' "$tmp/api.log"
+
+echo "api: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
