@@ -91,7 +91,7 @@ fuzz:
 
 # The closing line counts the suites above, each of which stops the run on failure.
 test: check-core installcheck check-migrations check-api fuzz
-	@echo "test: 7 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, api units, fuzz)"
+	@echo "test: 7 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, api units and black-box, fuzz)"
 
 bench: all
 	scripts/bench.sh
