@@ -8,25 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PG_CONFIG=${PG_CONFIG:-$(ls /usr/lib/postgresql/15/bin/pg_config 2>/dev/null || echo pg_config)}
-export PG_CONFIG
-passed=0
-failed=0
-
-# Record a check: name, then the command's success.
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		echo "FAIL: $name"
-	fi
-}
+# shellcheck source=lib-test.sh
+. scripts/lib-test.sh
 
 tmp=$(mktemp -d /tmp/pprl-apitest.XXXXXX)
-chmod 755 "$tmp"
 api_pid=
 cleanup() {
 	[ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null || true
@@ -34,15 +19,11 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-pgenv=$(scripts/pgtmp.sh start-staged "$tmp/cluster")
-eval "export $pgenv"
+start_cluster "$tmp"
 PGDATABASE=postgres migrations/migrate.sh >/dev/null
 dburl="host=$PGHOST port=$PGPORT user=postgres dbname=postgres"
 port=$((20000 + RANDOM % 20000))
 base=http://127.0.0.1:$port
-
-# Run the server with the given environment; returns its exit status.
-run_api() { env -i PATH="$PATH" "$@" build/pprl-api >"$tmp/out.log" 2>&1; }
 
 check "missing DATABASE_URL exits non-zero" \
 	bash -c "! env -i OBJECT_STORE_URL=file://$tmp/o build/pprl-api 2>$tmp/e1.log"
@@ -88,5 +69,4 @@ check "SIGTERM stops cleanly" wait "$api_pid"
 api_pid=
 check "stop is logged" grep -q '"msg":"stopping"' "$tmp/api.log"
 
-echo "api: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary api

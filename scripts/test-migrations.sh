@@ -7,33 +7,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PG_CONFIG=${PG_CONFIG:-$(ls /usr/lib/postgresql/15/bin/pg_config 2>/dev/null || echo pg_config)}
-export PG_CONFIG
-PSQL="$("$PG_CONFIG" --bindir)/psql"
-export PSQL
-passed=0
-failed=0
-
-# Record a check: name, then the command's success.
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		echo "FAIL: $name"
-	fi
-}
+# shellcheck source=lib-test.sh
+. scripts/lib-test.sh
 
 # Run SQL, print the unaligned result.
 q() { "$PSQL" -X -At -v ON_ERROR_STOP=1 -c "$1"; }
 
 tmp=$(mktemp -d /tmp/pprl-migrate.XXXXXX)
-chmod 755 "$tmp"
 trap 'scripts/pgtmp.sh stop "$tmp/cluster"; rm -rf "$tmp"' EXIT
-pgenv=$(scripts/pgtmp.sh start-staged "$tmp/cluster")
-eval "export $pgenv"
+start_cluster "$tmp"
 export PGDATABASE=postgres
 nfiles=$(ls migrations/[0-9][0-9][0-9]_*.sql | wc -l)
 
@@ -76,5 +58,4 @@ q "SELECT service_drop_project_partitions('$pid'); DELETE FROM projects WHERE pr
 check "drop removes partitions" test "$(q "SELECT count(*) FROM pg_class WHERE relname LIKE 'enc_$pid%'")" = 0
 check "plain tokens are not stored" test "$(q "SELECT count(*) FROM information_schema.columns WHERE column_name LIKE '%token' AND table_schema = 'public'")" = 0
 
-echo "migrations: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary migrations

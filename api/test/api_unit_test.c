@@ -12,26 +12,12 @@
 
 #include <pthread.h>
 
+#include "test_util.h"
 #include "../src/api_config.h"
 #include "../src/api_metrics.h"
 #include "../src/api_problem.h"
 #include "../src/api_token.h"
 
-static int passed = 0;
-static int failed = 0;
-
-/* Record one check. */
-static void
-check(int ok, const char *what)
-{
-	if (ok)
-		passed++;
-	else
-	{
-		failed++;
-		printf("FAIL %s\n", what);
-	}
-}
 
 /* Tokens: format, uniqueness, hashing and matching. */
 static void
@@ -206,6 +192,5 @@ main(void)
 	test_config();
 	test_problem();
 	test_metrics();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return test_summary();
 }

@@ -11,23 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test_util.h"
 #include "../src/store.h"
 
-static int passed = 0;
-static int failed = 0;
-
-/* Record one check. */
-static void
-check(int ok, const char *what)
-{
-	if (ok)
-		passed++;
-	else
-	{
-		failed++;
-		printf("FAIL %s\n", what);
-	}
-}
 
 /* A growable byte buffer that store_get appends to. */
 typedef struct Buf
@@ -143,6 +129,5 @@ main(void)
 	snprintf(url, sizeof(url), "rm -rf '%s'", root);
 	check(system(url) == 0, "cleanup");
 	free(data);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return test_summary();
 }

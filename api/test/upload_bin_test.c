@@ -8,24 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_util.h"
 #include "../src/upload_bin.h"
 
-static int passed = 0;
-static int failed = 0;
 static const UploadLimits lim = {1000000, 64, 16};
-
-/* Record one check. */
-static void
-check(int ok, const char *what)
-{
-	if (ok)
-		passed++;
-	else
-	{
-		failed++;
-		printf("FAIL %s\n", what);
-	}
-}
 
 /* Sink: count records and fold their bytes into a checksum. */
 static int
@@ -129,6 +115,5 @@ main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/entity-service/single_clk.bin", data);
 	file_case(path, 1, 128);
 
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return test_summary();
 }

@@ -9,10 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_util.h"
 #include "../src/upload_json.h"
 
-static int passed = 0;
-static int failed = 0;
 
 /* What a parse produced, for comparison across feeding strategies. */
 typedef struct Result
@@ -24,19 +23,6 @@ typedef struct Result
 	UploadForm	form;
 	char		err[320];
 } Result;
-
-/* Record one check. */
-static void
-check(int ok, const char *what)
-{
-	if (ok)
-		passed++;
-	else
-	{
-		failed++;
-		printf("FAIL %s\n", what);
-	}
-}
 
 /* Sink: fold an encoding into the checksum. */
 static int
@@ -215,6 +201,5 @@ main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/febrl4/clkhash/clks_b.json", data);
 	file_case(path, UPLOAD_FORM_CLKS, 5000);
 
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return test_summary();
 }

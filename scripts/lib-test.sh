@@ -1,0 +1,40 @@
+# lib-test.sh: shared by the shell test scripts (source it).
+#
+# check NAME CMD...   run CMD, count it as passed or failed, name failures
+# summary LABEL       print "LABEL: N passed, N failed"; status 1 on failure
+# start_cluster DIR   a throwaway cluster with pg_pprl staged under DIR
+#                     (exports PGHOST, PGPORT, PGUSER; stopped on exit)
+
+PG_CONFIG=${PG_CONFIG:-$(ls /usr/lib/postgresql/15/bin/pg_config 2>/dev/null || echo pg_config)}
+export PG_CONFIG
+PSQL="$("$PG_CONFIG" --bindir)/psql"
+export PSQL
+passed=0
+failed=0
+
+# Record a check: name, then the command's success.
+check() {
+	local name=$1
+	shift
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "FAIL: $name"
+	fi
+}
+
+# The closing line, and the script's status.
+summary() {
+	echo "$1: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+# Start a staged cluster in DIR/cluster; DIR itself must be traversable by
+# the cluster's OS user.
+start_cluster() {
+	local pgenv
+	chmod 755 "$1"
+	pgenv=$(scripts/pgtmp.sh start-staged "$1/cluster")
+	eval "export $pgenv"
+}
