@@ -11,7 +11,7 @@ PACKAGES=(
 	build-essential ca-certificates
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib
 	clang libclang-rt-14-dev llvm valgrind
-	libssl-dev libjansson-dev libcivetweb-dev libpq-dev curl
+	libssl-dev libjansson-dev libcivetweb-dev libpq-dev curl python3
 	util-linux
 )
 

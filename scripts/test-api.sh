@@ -64,6 +64,41 @@ check "oversized headers refused" test "$code" -ge 400 -o "$code" = 000
 check "still serving after that" test "$(req "$base/healthz")" = 200
 check "metrics count requests" bash -c "curl -s $base/metrics | grep -q 'pprl_http_requests_total{route=\"/healthz\",status=\"200\"}'"
 check "structured log lines" bash -c "head -1 $tmp/api.log | grep -q '^{.*\"msg\":\"configuration\"'"
+# Projects: create, list, describe, delete; tokens and status codes.
+json() { python3 -c "import json,sys; d=json.load(open('$tmp/body')); print($1)"; }
+check "create project 201" test "$(req -X POST -H 'Content-Type: application/json' \
+	-d '{"schema": {}, "result_type": "groups", "name": "n1"}' "$base/api/v1/projects")" = 201
+pid=$(json "d['project_id']")
+result=$(json "d['result_token']")
+check "48-hex project id and tokens" bash -c "[[ '$pid' =~ ^[0-9a-f]{48}\$ && '$result' =~ ^[0-9a-f]{48}\$ ]]"
+check "two update tokens" test "$(json "len(d['update_tokens'])")" = 2
+check "tokens stored only hashed" test "$(PGDATABASE=postgres "$PSQL" -X -At -c "SELECT count(*) FROM projects WHERE result_token_sha256 = sha256('$result'::bytea)")" = 1
+check "partitions created" test "$(PGDATABASE=postgres "$PSQL" -X -At -c "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relname LIKE 'enc_${pid}_%'")" = 2
+check "list includes it (no auth)" bash -c "curl -s $base/api/v1/projects | grep -q $pid"
+check "describe with token 200" test "$(req -H "Authorization: $result" "$base/api/v1/projects/$pid")" = 200
+check "description fields" test "$(json "(d['result_type'], d['number_parties'], d['name'], d['uses_blocking'], d['parties_contributed'], d['error'])")" = "('groups', 2, 'n1', False, 0, False)"
+check "describe without token 400" test "$(req "$base/api/v1/projects/$pid")" = 400
+check "describe with wrong token 403" test "$(req -H "Authorization: ${result%?}0" "$base/api/v1/projects/$pid")" = 403
+check "403 detail as upstream" grep -q "Invalid access token or project doesn't exist" "$tmp/body"
+check "unknown project 403" test "$(req -H "Authorization: $result" "$base/api/v1/projects/$(printf 'f%.0s' $(seq 48))")" = 403
+check "malformed project id 403" test "$(req -H "Authorization: $result" "$base/api/v1/projects/xyz")" = 403
+for body in '{"result_type": "groups"}' '{"schema": {}, "result_type": "matching"}' \
+	'{"schema": {}, "result_type": "groups", "number_parties": 1}' \
+	'{"schema": {}, "result_type": "permutations", "number_parties": 3}' \
+	'{"schema": {}, "result_type": "groups", "number_parties": "2"}' \
+	'{"schema": {}' '[]' '{"schema": {}, "result_type": "groups", "schema": {}}'; do
+	check "bad body 400: $body" test "$(req -X POST -d "$body" "$base/api/v1/projects")" = 400
+done
+check "3-party groups 201" test "$(req -X POST -d '{"schema": {}, "result_type": "groups", "number_parties": 3}' "$base/api/v1/projects")" = 201
+check "three update tokens" test "$(json "len(d['update_tokens'])")" = 3
+head -c 2000000 /dev/zero | tr '\0' ' ' >"$tmp/big.json"
+check "oversized body 413" test "$(req -X POST --data-binary @"$tmp/big.json" "$base/api/v1/projects")" = 413
+check "PUT /projects 405" test "$(req -X PUT -d '{}' "$base/api/v1/projects")" = 405
+check "delete with wrong token 403" test "$(req -X DELETE -H "Authorization: ${result%?}0" "$base/api/v1/projects/$pid")" = 403
+check "delete 204" test "$(req -X DELETE -H "Authorization: $result" "$base/api/v1/projects/$pid")" = 204
+check "deleted project is 403" test "$(req -H "Authorization: $result" "$base/api/v1/projects/$pid")" = 403
+check "its partitions are gone" test "$(PGDATABASE=postgres "$PSQL" -X -At -c "SELECT count(*) FROM pg_class WHERE relname LIKE 'enc_${pid}%'")" = 0
+
 kill -TERM "$api_pid"
 check "SIGTERM stops cleanly" wait "$api_pid"
 api_pid=

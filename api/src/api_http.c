@@ -1,0 +1,107 @@
+/*
+ * api_http.c
+ *	  Responses (counted in the metrics by route template) and bounded
+ *	  request bodies.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_http.h"
+#include "api_metrics.h"
+#include "api_problem.h"
+
+/* Reason phrase for a status line. */
+static const char *
+reason(int status)
+{
+	return status == 200 ? "OK" : status == 201 ? "Created" : status == 204 ? "No Content"
+		: api_problem_title(status);
+}
+
+/* Send a complete response and count it. */
+int
+api_send_body(struct mg_connection *c, const char *route, int status, const char *ctype,
+		  const char *body)
+{
+	size_t		len = body ? strlen(body) : 0;
+
+	mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			  "Cache-Control: no-store\r\n\r\n", status, reason(status), ctype, len);
+	if (len)
+		mg_write(c, body, len);
+	api_metrics_request(route, status);
+	return status;
+}
+
+/* Send a JSON object (consumes it). */
+int
+api_send_json(struct mg_connection *c, const char *route, int status, json_t *o)
+{
+	char	   *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	int			rc;
+
+	json_decref(o);
+	if (!s)
+		return api_send_body(c, route, 500, "application/problem+json",
+						 "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\",\"status\":500}");
+	rc = api_send_body(c, route, status, "application/json", s);
+	free(s);
+	return rc;
+}
+
+/* Send an RFC 7807 problem. */
+int
+api_send_problem(struct mg_connection *c, const char *route, int status, const char *detail)
+{
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	char	   *s = api_problem_json(status, detail, ri ? ri->local_uri : NULL);
+	int			rc = api_send_body(c, route, status, "application/problem+json", s ? s : "");
+
+	free(s);
+	return rc;
+}
+
+/*
+ * Read a JSON request body of at most max bytes.  NULL with *status 413
+ * (too large), 400 (not JSON) or 411 (no length and no chunking) and a
+ * message when it cannot.
+ */
+json_t *
+api_read_json(struct mg_connection *c, size_t max, int *status, char *err, size_t errlen)
+{
+	char	   *buf = malloc(max + 1);
+	size_t		len = 0;
+	json_error_t je;
+	json_t	   *o;
+
+	if (!buf)
+	{
+		*status = 500;
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (;;)
+	{
+		int			n = mg_read(c, buf + len, max + 1 - len);
+
+		if (n <= 0)
+			break;
+		len += (size_t) n;
+		if (len > max)
+		{
+			free(buf);
+			*status = 413;
+			snprintf(err, errlen, "request body larger than %zu bytes", max);
+			return NULL;
+		}
+	}
+	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	free(buf);
+	if (!o)
+	{
+		*status = 400;
+		snprintf(err, errlen, "invalid JSON: %s (line %d, column %d)", je.text, je.line, je.column);
+	}
+	return o;
+}

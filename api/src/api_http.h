@@ -1,0 +1,21 @@
+/*
+ * api_http.h
+ *	  Response and request helpers shared by the route modules.
+ */
+#ifndef API_HTTP_H
+#define API_HTTP_H
+
+#include <stddef.h>
+
+#include <civetweb.h>
+#include <jansson.h>
+
+extern int	api_send_body(struct mg_connection *c, const char *route, int status,
+						  const char *ctype, const char *body);
+extern int	api_send_json(struct mg_connection *c, const char *route, int status, json_t *o);
+extern int	api_send_problem(struct mg_connection *c, const char *route, int status,
+							 const char *detail);
+extern json_t *api_read_json(struct mg_connection *c, size_t max, int *status,
+							 char *err, size_t errlen);
+
+#endif							/* API_HTTP_H */
