@@ -28,17 +28,6 @@ struct PairRun
 	size_t		pos;
 };
 
-/* Pair order: (key, a, b) ascending, that is anonlink's. */
-static inline bool
-pair_less(const MatchPair *x, const MatchPair *y)
-{
-	if (x->key != y->key)
-		return x->key < y->key;
-	if (x->a != y->a)
-		return x->a < y->a;
-	return x->b < y->b;
-}
-
 /* An empty store that spills beyond `limit` pairs. */
 void
 pair_store_init(PairStore *ps, size_t limit)
@@ -133,9 +122,9 @@ sift_down(PairStore *ps, int i)
 		int			l = 2 * i + 1,
 					m = i;
 
-		if (l < ps->nheap && pair_less(head(ps, h[l]), head(ps, h[m])))
+		if (l < ps->nheap && match_pair_less(head(ps, h[l]), head(ps, h[m])))
 			m = l;
-		if (l + 1 < ps->nheap && pair_less(head(ps, h[l + 1]), head(ps, h[m])))
+		if (l + 1 < ps->nheap && match_pair_less(head(ps, h[l + 1]), head(ps, h[m])))
 			m = l + 1;
 		if (m == i)
 			return;
@@ -214,20 +203,12 @@ pair_store_peek(PairStore *ps, MatchPair *out)
 	{
 		if (!raw_next(ps, &p))
 			return false;
-		if (ps->dedupe && ps->has_last && p.key == ps->last.key &&
-			p.a == ps->last.a && p.b == ps->last.b)
+		if (ps->dedupe && ps->has_last && match_pair_equal(&p, &ps->last))
 			continue;
 		ps->last = p;
 		ps->has_last = true;
-		if (ps->k > 0)
-		{
-			/* Both counters count every pair, kept or not (anonlink's rule). */
-			uint32		ca = ++ps->count_a[p.a];
-			uint32		cb = ++ps->count_b[p.b];
-
-			if (ca > ps->k || cb > ps->k)
-				continue;
-		}
+		if (ps->k > 0 && !match_enforce_k_pair(&p, ps->k, ps->count_a, ps->count_b))
+			continue;
 		ps->ready = p;
 		ps->has_ready = true;
 	}

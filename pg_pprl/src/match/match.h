@@ -40,6 +40,24 @@ typedef struct MatchPair
 	uint32_t	b;
 } MatchPair;
 
+/* Whether x comes before y in anonlink's order: (key, a, b) ascending. */
+static inline bool
+match_pair_less(const MatchPair *x, const MatchPair *y)
+{
+	if (x->key != y->key)
+		return x->key < y->key;
+	if (x->a != y->a)
+		return x->a < y->a;
+	return x->b < y->b;
+}
+
+/* Whether two pairs are the same (score and records). */
+static inline bool
+match_pair_equal(const MatchPair *x, const MatchPair *y)
+{
+	return x->key == y->key && x->a == y->a && x->b == y->b;
+}
+
 /* A growable array of pairs. */
 typedef struct MatchPairs
 {
@@ -105,6 +123,8 @@ extern bool match_generate_sorted(const MatchDataset *x, const MatchSorted *sy,
 extern bool match_sort_pairs(MatchPairs *ps, const MatchAlloc *ma);
 extern void match_dedupe(MatchPairs *ps);
 extern void match_topk_rows(MatchPairs *ps, uint32_t k, uint32_t *count_a);
+extern bool match_enforce_k_pair(const MatchPair *p, uint32_t k, uint32_t *count_a,
+								 uint32_t *count_b);
 extern void match_enforce_k(MatchPairs *ps, uint32_t k, uint32_t *count_a,
 							uint32_t *count_b);
 

@@ -21,12 +21,9 @@ match_dedupe(MatchPairs *ps)
 
 	for (size_t r = 0; r < ps->len; r++)
 	{
-		MatchPair  *p = &ps->items[r];
-
-		if (w > 0 && ps->items[w - 1].key == p->key &&
-			ps->items[w - 1].a == p->a && ps->items[w - 1].b == p->b)
+		if (w > 0 && match_pair_equal(&ps->items[w - 1], &ps->items[r]))
 			continue;
-		ps->items[w++] = *p;
+		ps->items[w++] = ps->items[r];
 	}
 	ps->len = w;
 }
@@ -50,9 +47,23 @@ match_topk_rows(MatchPairs *ps, uint32_t k, uint32_t *count_a)
 }
 
 /*
- * anonlink's _enforce_k: walk in order, count the pair for both records,
- * keep it when both counts are within k.  count_a and count_b: zeroed, one
- * slot per record of each side; the caller zeroes them again.
+ * anonlink's _enforce_k for the next pair in order: count it for both of
+ * its records, kept or not, and keep it when both counts are within k.
+ * This one rule serves the array filter below and the streaming merge of
+ * spilled candidates (match_store.c).
+ */
+bool
+match_enforce_k_pair(const MatchPair *p, uint32_t k, uint32_t *count_a, uint32_t *count_b)
+{
+	uint32_t	ca = ++count_a[p->a];
+	uint32_t	cb = ++count_b[p->b];
+
+	return ca <= k && cb <= k;
+}
+
+/*
+ * anonlink's _enforce_k over a sorted array.  count_a and count_b: zeroed,
+ * one slot per record of each side; the caller zeroes them again.
  */
 void
 match_enforce_k(MatchPairs *ps, uint32_t k, uint32_t *count_a, uint32_t *count_b)
@@ -60,13 +71,7 @@ match_enforce_k(MatchPairs *ps, uint32_t k, uint32_t *count_a, uint32_t *count_b
 	size_t		w = 0;
 
 	for (size_t r = 0; r < ps->len; r++)
-	{
-		MatchPair	p = ps->items[r];
-		uint32_t	ca = ++count_a[p.a];
-		uint32_t	cb = ++count_b[p.b];
-
-		if (ca <= k && cb <= k)
-			ps->items[w++] = p;
-	}
+		if (match_enforce_k_pair(&ps->items[r], k, count_a, count_b))
+			ps->items[w++] = ps->items[r];
 	ps->len = w;
 }
