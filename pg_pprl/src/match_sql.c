@@ -32,10 +32,14 @@
 PG_FUNCTION_INFO_V1(pprl_candidates);
 PG_FUNCTION_INFO_V1(pprl_greedy_groups);
 
-/* One loaded dataset: rows in row_id order. */
+/*
+ * One loaded dataset: rows in row_id order; its CLKs and popcounts are
+ * records off .. off+n-1 of the input's shared arrays.
+ */
 typedef struct LoadedDataset
 {
-	MatchDataset d;
+	uint32		n;
+	uint64		off;
 	int64	   *row_id;
 } LoadedDataset;
 
@@ -64,6 +68,10 @@ typedef struct MatchInput
 	bool		blocking;
 	int			k;				/* 0: no top-k */
 	LoadedDataset *ds;
+	uint8	   *clks;			/* all datasets' CLKs, one after the other */
+	uint32	   *pops;			/* and their popcounts */
+	uint64		nrec;
+	uint64		cap;
 	BlockIndex	blocks;
 	PairStore  *stores;			/* one per dataset pair (i < j), in order */
 	int		   *pair_i;
@@ -123,49 +131,48 @@ has_column(Oid relid, const char *name)
 /* Rows fetched from a dataset's cursor at a time. */
 #define LOAD_BATCH 10000
 
-/* Grow the per-row arrays of a dataset being loaded to hold `need` rows. */
-static void
-dataset_reserve(LoadedDataset *out, uint8 **clks, uint32 **pops, uint64 *cap,
-				uint64 need, int nbytes, MemoryContext keep)
+/* Grow an array allocated in `keep` to `n` elements of `elem` bytes. */
+static void *
+grow_array(void *p, Size n, Size elem, MemoryContext keep)
 {
-	uint64		ncap = *cap ? *cap : LOAD_BATCH;
+	return p ? repalloc_huge(p, n * elem) : MemoryContextAllocExtended(keep, n * elem, MCXT_ALLOC_HUGE);
+}
 
-	if (need <= *cap)
-		return;
-	while (ncap < need)
-		ncap *= 2;
-	if (*cap == 0)
+/*
+ * Make room for one more record: the dataset's row ids (rows_cap of them so
+ * far) and the input's shared CLK and popcount arrays, doubling each.
+ */
+static void
+reserve_record(MatchInput *in, LoadedDataset *out, uint64 *rows_cap, MemoryContext keep)
+{
+	if (out->n == *rows_cap)
 	{
-		out->row_id = MemoryContextAllocExtended(keep, sizeof(int64) * ncap, MCXT_ALLOC_HUGE);
-		*pops = MemoryContextAllocExtended(keep, sizeof(uint32) * ncap, MCXT_ALLOC_HUGE);
-		*clks = MemoryContextAllocExtended(keep, (Size) nbytes * ncap, MCXT_ALLOC_HUGE);
+		*rows_cap = *rows_cap ? *rows_cap * 2 : LOAD_BATCH;
+		out->row_id = grow_array(out->row_id, *rows_cap, sizeof(int64), keep);
 	}
-	else
+	if (in->nrec == in->cap)
 	{
-		out->row_id = repalloc_huge(out->row_id, sizeof(int64) * ncap);
-		*pops = repalloc_huge(*pops, sizeof(uint32) * ncap);
-		*clks = repalloc_huge(*clks, (Size) nbytes * ncap);
+		in->cap = in->cap ? in->cap * 2 : LOAD_BATCH;
+		in->clks = grow_array(in->clks, in->cap, in->nbytes, keep);
+		in->pops = grow_array(in->pops, in->cap, sizeof(uint32), keep);
 	}
-	*cap = ncap;
 }
 
 /*
  * Read one dataset through an SPI cursor, a batch of rows at a time (so a
- * large table never sits in memory twice), validating rows and lengths; the
- * arrays are allocated in `keep`, which outlives the SPI connection.
+ * large table never sits in memory twice), validating rows and lengths, and
+ * append its CLKs to the input's shared arrays; arrays are allocated in
+ * `keep`, which outlives the SPI connection.
  */
 static void
-load_dataset(Oid relid, int index, int *nbytes, LoadedDataset *out, MemoryContext keep,
-			 BlockIndex *blocks)
+load_dataset(MatchInput *in, Oid relid, int index, MemoryContext keep, BlockIndex *blocks)
 {
+	LoadedDataset *out = &in->ds[index];
 	char	   *relname;
 	char	   *query;
 	Portal		portal;
 	SPIPlanPtr	plan;
-	uint64		n = 0,
-				cap = 0;
-	uint8	   *clks = NULL;
-	uint32	   *pops = NULL;
+	uint64		rows_cap = 0;
 
 	relname = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)));
 	query = psprintf("SELECT row_id::bigint, clk::clk%s FROM %s ORDER BY 1",
@@ -174,12 +181,13 @@ load_dataset(Oid relid, int index, int *nbytes, LoadedDataset *out, MemoryContex
 	if (!plan)
 		elog(ERROR, "could not read dataset %d (%s)", index, relname);
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	out->off = in->nrec;
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, LOAD_BATCH);
 		if (SPI_processed == 0)
 			break;
-		for (uint64 r = 0; r < SPI_processed; r++, n++)
+		for (uint64 r = 0; r < SPI_processed; r++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[r];
 			bool		isnull;
@@ -188,7 +196,7 @@ load_dataset(Oid relid, int index, int *nbytes, LoadedDataset *out, MemoryContex
 			int64		rid;
 			Clk		   *c;
 
-			if (n >= PG_UINT32_MAX / 2)
+			if (out->n >= PG_UINT32_MAX / 2)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("dataset %d (%s) has too many rows", index, relname)));
@@ -205,29 +213,30 @@ load_dataset(Oid relid, int index, int *nbytes, LoadedDataset *out, MemoryContex
 						 errmsg("dataset %d (%s) has a NULL clk at row_id " INT64_FORMAT,
 								index, relname, rid)));
 			c = DatumGetClkP(clkd);
-			if (*nbytes < 0)
-				*nbytes = CLK_NBYTES(c);
-			else if (CLK_NBYTES(c) != *nbytes)
+			if (in->nbytes < 0)
+				in->nbytes = CLK_NBYTES(c);
+			else if (CLK_NBYTES(c) != in->nbytes)
 				ereport(ERROR,
 						(errcode(ERRCODE_STRING_DATA_LENGTH_MISMATCH),
-						 errmsg("CLK lengths differ: %d and %d bits", *nbytes * 8, CLK_NBITS(c)),
+						 errmsg("CLK lengths differ: %d and %d bits", in->nbytes * 8, CLK_NBITS(c)),
 						 errdetail("Dataset %d (%s), row_id " INT64_FORMAT ".", index, relname, rid),
 						 errhint("All CLKs of all datasets must have the same length.")));
-			dataset_reserve(out, &clks, &pops, &cap, n + 1, *nbytes, keep);
-			out->row_id[n] = rid;
-			if (n > 0 && out->row_id[n] == out->row_id[n - 1])
+			if (out->n > 0 && out->row_id[out->n - 1] == rid)
 				ereport(ERROR,
 						(errcode(ERRCODE_UNIQUE_VIOLATION),
 						 errmsg("dataset %d (%s) has duplicate row_id " INT64_FORMAT,
-								index, relname, out->row_id[n])));
-			memcpy(clks + (Size) n * *nbytes, c->data, *nbytes);
-			pops[n] = c->popcount;
+								index, relname, rid)));
+			reserve_record(in, out, &rows_cap, keep);
+			out->row_id[out->n] = rid;
+			memcpy(in->clks + (Size) in->nrec * in->nbytes, c->data, in->nbytes);
+			in->pops[in->nrec++] = c->popcount;
 			if (blocks)
 			{
 				v = SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull);
 				if (!isnull)
-					add_blocks(blocks, DatumGetArrayTypeP(v), (uint32) index, (uint32) n, keep);
+					add_blocks(blocks, DatumGetArrayTypeP(v), (uint32) index, out->n, keep);
 			}
+			out->n++;
 			/* A detoasted copy is freed at once; the batch's tuples go below. */
 			if ((Pointer) c != DatumGetPointer(clkd))
 				pfree(c);
@@ -235,9 +244,6 @@ load_dataset(Oid relid, int index, int *nbytes, LoadedDataset *out, MemoryContex
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
-	out->d.n = (uint32) n;
-	out->d.clks = clks;
-	out->d.popcounts = pops;
 }
 
 /* Below this many comparisons, starting workers costs more than it saves. */
@@ -280,7 +286,7 @@ build_units(MatchInput *in, MatchJob *job, int nworkers, double *comparisons)
 		uint32	   *ident;
 
 		for (int d = 0; d < in->nds; d++)
-			maxn = Max(maxn, in->ds[d].d.n);
+			maxn = Max(maxn, in->ds[d].n);
 		ident = palloc_extended(sizeof(uint32) * (maxn + 1), MCXT_ALLOC_HUGE);
 		for (uint32 r = 0; r < maxn; r++)
 			ident[r] = r;
@@ -289,8 +295,8 @@ build_units(MatchInput *in, MatchJob *job, int nworkers, double *comparisons)
 		for (int i = 0; i < in->nds; i++)
 			for (int j = i + 1; j < in->nds; j++, p++)
 			{
-				uint32		ni = in->ds[i].d.n,
-							nj = in->ds[j].d.n;
+				uint32		ni = in->ds[i].n,
+							nj = in->ds[j].n;
 				uint32		slice = Max(64, (ni + 4 * (nworkers + 1) - 1) / (4 * (nworkers + 1)));
 
 				/* Bound a unit's work, and so its unsorted output buffer. */
@@ -360,14 +366,10 @@ build_units(MatchInput *in, MatchJob *job, int nworkers, double *comparisons)
 	job->nunits = n;
 }
 
-/* Concatenate the datasets' CLKs and popcounts for the job. */
+/* Describe the loaded input as a job (the arrays are shared, not copied). */
 static void
 build_job(MatchInput *in, MatchJob *job, double t)
 {
-	uint64		nrec = 0;
-	uint8	   *clks;
-	uint32	   *pops;
-
 	memset(job, 0, sizeof(*job));
 	job->nds = in->nds;
 	job->nbytes = in->nbytes;
@@ -375,22 +377,11 @@ build_job(MatchInput *in, MatchJob *job, double t)
 	job->threshold = t;
 	for (int d = 0; d < in->nds; d++)
 	{
-		job->ds_n[d] = in->ds[d].d.n;
-		job->ds_off[d] = nrec;
-		nrec += in->ds[d].d.n;
+		job->ds_n[d] = in->ds[d].n;
+		job->ds_off[d] = in->ds[d].off;
 	}
-	clks = palloc_extended((Size) in->nbytes * (nrec + 1), MCXT_ALLOC_HUGE);
-	pops = palloc_extended(sizeof(uint32) * (nrec + 1), MCXT_ALLOC_HUGE);
-	for (int d = 0; d < in->nds; d++)
-	{
-		if (in->ds[d].d.n == 0)
-			continue;
-		memcpy(clks + job->ds_off[d] * in->nbytes, in->ds[d].d.clks,
-			   (Size) in->nbytes * in->ds[d].d.n);
-		memcpy(pops + job->ds_off[d], in->ds[d].d.popcounts, sizeof(uint32) * in->ds[d].d.n);
-	}
-	job->clks = clks;
-	job->pops = pops;
+	job->clks = in->clks;
+	job->pops = in->pops;
 }
 
 /* Validate arguments, load every dataset and generate sorted candidates. */
@@ -453,7 +444,7 @@ match_run(FunctionCallInfo fcinfo, MatchInput *in)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	for (int i = 0; i < in->nds; i++)
-		load_dataset(DatumGetObjectId(elems[i]), i, &in->nbytes, &in->ds[i], keep,
+		load_dataset(in, DatumGetObjectId(elems[i]), i, keep,
 					 in->blocking ? &in->blocks : NULL);
 	SPI_finish();
 	if (in->nbytes < 0)
@@ -477,7 +468,7 @@ match_run(FunctionCallInfo fcinfo, MatchInput *in)
 					comparisons >= PARALLEL_MIN_COMPARISONS ? max_parallel_workers_per_gather : 0);
 	for (p = 0; p < in->npairs; p++)
 		pair_store_begin_read(&in->stores[p], in->blocking, (uint32) in->k,
-							  in->ds[in->pair_i[p]].d.n, in->ds[in->pair_j[p]].d.n);
+							  in->ds[in->pair_i[p]].n, in->ds[in->pair_j[p]].n);
 }
 
 /*
@@ -550,7 +541,7 @@ pprl_greedy_groups(PG_FUNCTION_ARGS)
 	match_run(fcinfo, &in);
 	sizes = palloc(sizeof(uint32) * in.nds);
 	for (int i = 0; i < in.nds; i++)
-		sizes[i] = in.ds[i].d.n;
+		sizes[i] = in.ds[i].n;
 	solver = match_solver_create((uint32) in.nds, sizes, &match_pg_alloc);
 	/* Candidates reach the solver in batches, so it can prefetch ahead. */
 	batch = palloc(sizeof(MatchEdge) * SOLVER_BATCH);
