@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "clk.h"
+#include "match/match.h"
 
 PG_FUNCTION_INFO_V1(clk_popcount);
 PG_FUNCTION_INFO_V1(clk_length);
@@ -28,16 +29,11 @@ clk_and_count(const Clk *a, const Clk *b)
 	return (uint32) clk_kern->and_count(a->data, b->data, CLK_NBYTES(a));
 }
 
-/* Dice coefficient as anonlink computes it; two empty CLKs give 0. */
+/* Dice coefficient as anonlink computes it (match_score); two empty CLKs give 0. */
 double
 clk_dice_value(const Clk *a, const Clk *b)
 {
-	uint32		c = clk_and_count(a, b);
-	uint64		denom = (uint64) a->popcount + b->popcount;
-
-	if (denom == 0)
-		return 0.0;
-	return (double) (2 * (uint64) c) / (double) denom;
+	return match_score(clk_and_count(a, b), a->popcount, b->popcount);
 }
 
 /* Number of set bits (cached, no counting). */

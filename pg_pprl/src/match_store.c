@@ -75,7 +75,6 @@ pair_store_add_one(PairStore *ps, const MatchPair *p)
 {
 	if (!match_pairs_push(&ps->mem, p->key, p->a, p->b, &match_pg_alloc))
 		elog(ERROR, "out of memory");
-	ps->total++;
 	if (ps->mem.len >= ps->limit)
 		spill(ps);
 }

@@ -24,7 +24,6 @@ typedef struct PairStore
 	PairRun    *runs;
 	int			nruns;
 	int			runs_cap;
-	size_t		total;			/* pairs added */
 	/* reading */
 	bool		dedupe;
 	uint32		k;				/* 0: no _enforce_k */
