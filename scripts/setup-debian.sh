@@ -11,7 +11,8 @@ PACKAGES=(
 	build-essential ca-certificates
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib
 	clang libclang-rt-14-dev llvm valgrind
-	libssl-dev libjansson-dev libcivetweb-dev libpq-dev curl python3
+	libssl-dev libjansson-dev libcivetweb-dev libpq-dev libhiredis-dev redis-server
+	libcurl4-openssl-dev curl python3
 	util-linux
 )
 

@@ -21,6 +21,7 @@ struct ApiDb
 	PGconn	  **conns;
 	int		   *busy;
 	int			size;
+	char	   *conninfo;		/* for dedicated connections */
 };
 
 /* Connect once, retrying until the deadline; NULL with a message on failure. */
@@ -60,6 +61,12 @@ api_db_open(const char *conninfo, int size, int wait_seconds, char *err, size_t 
 		return NULL;
 	}
 	db->size = size;
+	if (!(db->conninfo = strdup(conninfo)))
+	{
+		snprintf(err, errlen, "out of memory");
+		api_db_close(db);
+		return NULL;
+	}
 	pthread_mutex_init(&db->lock, NULL);
 	pthread_cond_init(&db->freed, NULL);
 	for (int i = 0; i < size; i++)
@@ -131,5 +138,49 @@ api_db_close(ApiDb *db)
 			PQfinish(db->conns[i]);
 	free(db->conns);
 	free(db->busy);
+	free(db->conninfo);
 	free(db);
+}
+
+/*
+ * A connection of its own, outside the pool, for long work (an upload's
+ * COPY) that must not hold a pooled connection for minutes.  NULL when the
+ * database cannot be reached now; the caller PQfinish()es it.
+ */
+PGconn *
+api_db_connect(ApiDb *db)
+{
+	PGconn	   *c = PQconnectdb(db->conninfo);
+
+	if (PQstatus(c) != CONNECTION_OK)
+	{
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Run a parameterised statement; NULL (the result cleared) unless it gave `want`. */
+PGresult *
+api_db_exec(PGconn *pg, const char *sql, int n, const char *const *params, ExecStatusType want)
+{
+	PGresult   *r = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != want)
+	{
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Run a statement without parameters or rows (BEGIN, COMMIT); true when it worked. */
+int
+api_db_command(PGconn *pg, const char *sql)
+{
+	PGresult   *r = PQexec(pg, sql);
+	int			ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+	PQclear(r);
+	return ok;
 }

@@ -15,5 +15,9 @@ extern PGconn *api_db_get(ApiDb *db);
 extern void api_db_put(ApiDb *db, PGconn *conn);
 extern int	api_db_ping(ApiDb *db);
 extern void api_db_close(ApiDb *db);
+extern PGconn *api_db_connect(ApiDb *db);
+extern PGresult *api_db_exec(PGconn *pg, const char *sql, int n, const char *const *params,
+							 ExecStatusType want);
+extern int	api_db_command(PGconn *pg, const char *sql);
 
 #endif							/* API_DB_H */

@@ -13,53 +13,16 @@
 
 #include <libpq-fe.h>
 
+#include "api_auth.h"
 #include "api_db.h"
 #include "api_http.h"
 #include "api_projects.h"
+#include "api_runs.h"
 #include "api_token.h"
+#include "api_upload.h"
 
 #define CREATE_BODY_MAX (1024 * 1024)
 #define MAX_PARTIES 64
-#define FORBIDDEN "Invalid access token or project doesn't exist"
-
-/* Lowercase hex of a SHA-256 digest (for the decode($n, 'hex') parameters). */
-static void
-hex32(const uint8_t h[API_TOKEN_SHA256], char out[2 * API_TOKEN_SHA256 + 1])
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < API_TOKEN_SHA256; i++)
-	{
-		out[2 * i] = digits[h[i] >> 4];
-		out[2 * i + 1] = digits[h[i] & 0xf];
-	}
-	out[2 * API_TOKEN_SHA256] = '\0';
-}
-
-/* Run a parameterised statement; NULL (the result cleared) unless it gave `want`. */
-static PGresult *
-exec(PGconn *pg, const char *sql, int n, const char *const *params, ExecStatusType want)
-{
-	PGresult   *r = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-
-	if (PQresultStatus(r) != want)
-	{
-		PQclear(r);
-		return NULL;
-	}
-	return r;
-}
-
-/* Run a statement without parameters or rows (BEGIN, COMMIT); true when it worked. */
-static int
-command(PGconn *pg, const char *sql)
-{
-	PGresult   *r = PQexec(pg, sql);
-	int			ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-
-	PQclear(r);
-	return ok;
-}
 
 /* Validate a project-creation body; NULL when fine, else the problem. */
 static const char *
@@ -106,7 +69,6 @@ create_project(struct mg_connection *c, ApiDb *db)
 				result[API_TOKEN_HEX + 1],
 				hex[2 * API_TOKEN_SHA256 + 1],
 				nparties[16];
-	uint8_t		h[API_TOKEN_SHA256];
 	json_t	   *tokens,
 			   *resp;
 	char	   *schema;
@@ -126,19 +88,18 @@ create_project(struct mg_connection *c, ApiDb *db)
 		json_decref(body);
 		return api_send_problem(c, "/projects", 500, "no randomness available");
 	}
-	api_token_hash(result, API_TOKEN_HEX, h);
-	hex32(h, hex);
+	api_token_hash_hex(result, API_TOKEN_HEX, hex);
 	schema = json_dumps(json_object_get(body, "schema"), JSON_COMPACT);
 	snprintf(nparties, sizeof(nparties), "%d", (int) parties);
 	tokens = json_array();
 	pg = api_db_get(db);
-	ok = command(pg, "BEGIN");
+	ok = api_db_command(pg, "BEGIN");
 	{
 		const char *p[8] = {pid, hex, schema, result_type, nparties,
 			json_string_value(json_object_get(body, "name")) ? json_string_value(json_object_get(body, "name")) : "",
 			json_string_value(json_object_get(body, "notes")) ? json_string_value(json_object_get(body, "notes")) : "",
 		json_is_true(json_object_get(body, "uses_blocking")) ? "true" : "false"};
-		PGresult   *r = ok ? exec(pg, "INSERT INTO projects (project_id, result_token_sha256, schema, result_type, "
+		PGresult   *r = ok ? api_db_exec(pg, "INSERT INTO projects (project_id, result_token_sha256, schema, result_type, "
 								  "parties, name, notes, uses_blocking) VALUES ($1, decode($2, 'hex'), $3::jsonb, $4, "
 								  "$5::smallint, $6, $7, $8::boolean)", 8, p, PGRES_COMMAND_OK) : NULL;
 
@@ -158,9 +119,8 @@ create_project(struct mg_connection *c, ApiDb *db)
 			ok = 0;
 			break;
 		}
-		api_token_hash(tok, API_TOKEN_HEX, h);
-		hex32(h, hex);
-		r = exec(pg, "INSERT INTO dataproviders (project_id, dp_index, update_token_sha256) "
+		api_token_hash_hex(tok, API_TOKEN_HEX, hex);
+		r = api_db_exec(pg, "INSERT INTO dataproviders (project_id, dp_index, update_token_sha256) "
 				 "VALUES ($1, $2::smallint, decode($3, 'hex'))", 3, p, PGRES_COMMAND_OK);
 		ok = r != NULL;
 		PQclear(r);
@@ -169,12 +129,12 @@ create_project(struct mg_connection *c, ApiDb *db)
 	if (ok)
 	{
 		const char *p[2] = {pid, nparties};
-		PGresult   *r = exec(pg, "SELECT service_add_project_partitions($1, $2::int)", 2, p, PGRES_TUPLES_OK);
+		PGresult   *r = api_db_exec(pg, "SELECT service_add_project_partitions($1, $2::int)", 2, p, PGRES_TUPLES_OK);
 
 		ok = r != NULL;
 		PQclear(r);
 	}
-	ok = command(pg, ok ? "COMMIT" : "ROLLBACK") && ok;
+	ok = api_db_command(pg, ok ? "COMMIT" : "ROLLBACK") && ok;
 	api_db_put(db, pg);
 	free(schema);
 	json_decref(body);
@@ -192,7 +152,7 @@ static int
 list_projects(struct mg_connection *c, ApiDb *db)
 {
 	PGconn	   *pg = api_db_get(db);
-	PGresult   *r = exec(pg, "SELECT project_id, to_char(time_added AT TIME ZONE 'UTC', "
+	PGresult   *r = api_db_exec(pg, "SELECT project_id, to_char(time_added AT TIME ZONE 'UTC', "
 						 "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM projects "
 						 "WHERE NOT marked_for_deletion ORDER BY time_added", 0, NULL, PGRES_TUPLES_OK);
 	json_t	   *list = json_array();
@@ -210,41 +170,6 @@ list_projects(struct mg_connection *c, ApiDb *db)
 	return api_send_json(c, "/projects", 200, list);
 }
 
-/*
- * Whether the request carries the project's result token.  Sends the 400
- * (no Authorization header) or 403 (wrong token, unknown project) itself
- * and returns 0 then.
- */
-static int
-authorize_result(struct mg_connection *c, PGconn *pg, const char *pid, const char *route)
-{
-	const char *auth = mg_get_header(c, "Authorization");
-	const char *p[1] = {pid};
-	PGresult   *r;
-	int			ok;
-
-	if (!auth)
-	{
-		api_send_problem(c, route, 400, "missing Authorization header");
-		return 0;
-	}
-	r = exec(pg, "SELECT result_token_sha256 FROM projects WHERE project_id = $1 AND NOT marked_for_deletion",
-			 1, p, PGRES_TUPLES_OK);
-	ok = r && PQntuples(r) == 1;
-	if (ok)
-	{
-		size_t		n;
-		unsigned char *stored = PQunescapeBytea((const unsigned char *) PQgetvalue(r, 0, 0), &n);
-
-		ok = stored && n == API_TOKEN_SHA256 && api_token_matches(auth, strlen(auth), stored);
-		PQfreemem(stored);
-	}
-	PQclear(r);
-	if (!ok)
-		api_send_problem(c, route, 403, FORBIDDEN);
-	return ok;
-}
-
 /* GET /api/v1/projects/{pid}: the project description. */
 static int
 describe_project(struct mg_connection *c, ApiDb *db, const char *pid)
@@ -254,14 +179,15 @@ describe_project(struct mg_connection *c, ApiDb *db, const char *pid)
 	PGresult   *r;
 	json_t	   *o,
 			   *schema;
-	int			rc;
+	int			rc,
+				dp_index;
 
-	if (!authorize_result(c, pg, pid, "/projects/{pid}"))
+	if (api_auth_result_or_receipt(c, pg, pid, "/projects/{pid}", &dp_index) == API_ROLE_NONE)
 	{
 		api_db_put(db, pg);
 		return 403;
 	}
-	r = exec(pg, "SELECT p.schema::text, p.result_type, p.parties, p.name, p.notes, p.uses_blocking, "
+	r = api_db_exec(pg, "SELECT p.schema::text, p.result_type, p.parties, p.name, p.notes, p.uses_blocking, "
 			 "(SELECT count(*) FROM dataproviders d WHERE d.project_id = p.project_id AND d.uploaded = 'done'), "
 			 "EXISTS (SELECT 1 FROM dataproviders d WHERE d.project_id = p.project_id AND d.uploaded = 'error') "
 			 "FROM projects p WHERE p.project_id = $1", 1, p, PGRES_TUPLES_OK);
@@ -269,7 +195,7 @@ describe_project(struct mg_connection *c, ApiDb *db, const char *pid)
 	if (!r || PQntuples(r) != 1)
 	{
 		PQclear(r);
-		return api_send_problem(c, "/projects/{pid}", 403, FORBIDDEN);
+		return api_send_problem(c, "/projects/{pid}", 403, API_FORBIDDEN);
 	}
 	schema = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
 	o = json_pack("{s:s,s:o,s:s,s:i,s:s,s:s,s:i,s:b,s:b}", "project_id", pid,
@@ -284,28 +210,36 @@ describe_project(struct mg_connection *c, ApiDb *db, const char *pid)
 
 /* DELETE /api/v1/projects/{pid}: drop its encodings and rows (runs cascade). */
 static int
-delete_project(struct mg_connection *c, ApiDb *db, const char *pid)
+delete_project(struct mg_connection *c, ApiCtx *ctx, const char *pid)
 {
+	ApiDb	   *db = ctx->db;
 	PGconn	   *pg = api_db_get(db);
+	char		prefix[128],
+				err[256];
 	const char *p[1] = {pid};
 	PGresult   *r1 = NULL,
 			   *r2 = NULL;
 	int			ok;
 
-	if (!authorize_result(c, pg, pid, "/projects/{pid}"))
+	if (!api_auth_result(c, pg, pid, "/projects/{pid}"))
 	{
 		api_db_put(db, pg);
 		return 403;
 	}
-	ok = command(pg, "BEGIN") &&
-		(r1 = exec(pg, "SELECT service_drop_project_partitions($1)", 1, p, PGRES_TUPLES_OK)) != NULL &&
-		(r2 = exec(pg, "DELETE FROM projects WHERE project_id = $1", 1, p, PGRES_COMMAND_OK)) != NULL;
+	ok = api_db_command(pg, "BEGIN") &&
+		(r1 = api_db_exec(pg, "SELECT service_drop_project_partitions($1)", 1, p, PGRES_TUPLES_OK)) != NULL &&
+		(r2 = api_db_exec(pg, "DELETE FROM projects WHERE project_id = $1", 1, p, PGRES_COMMAND_OK)) != NULL;
 	PQclear(r1);
 	PQclear(r2);
-	ok = command(pg, ok ? "COMMIT" : "ROLLBACK") && ok;
+	ok = api_db_command(pg, ok ? "COMMIT" : "ROLLBACK") && ok;
 	api_db_put(db, pg);
 	if (!ok)
 		return api_send_problem(c, "/projects/{pid}", 500, "could not delete the project");
+	/* the rows are gone; now its objects (uploads and results) */
+	snprintf(prefix, sizeof(prefix), "uploads/%s/", pid);
+	store_remove_prefix(ctx->store, prefix, err, sizeof(err));
+	snprintf(prefix, sizeof(prefix), "results/%s/", pid);
+	store_remove_prefix(ctx->store, prefix, err, sizeof(err));
 	return api_send_body(c, "/projects/{pid}", 204, "application/json", NULL);
 }
 
@@ -313,21 +247,38 @@ delete_project(struct mg_connection *c, ApiDb *db, const char *pid)
 int
 api_route_projects(struct mg_connection *c, void *cb)
 {
-	ApiDb	   *db = cb;
+	ApiCtx	   *ctx = cb;
 	const char *m = mg_get_request_info(c)->request_method;
 
 	if (strcmp(m, "POST") == 0)
-		return create_project(c, db);
+		return create_project(c, ctx->db);
 	if (strcmp(m, "GET") == 0)
-		return list_projects(c, db);
+		return list_projects(c, ctx->db);
 	return api_send_problem(c, "/projects", 405, "use GET or POST");
+}
+
+/*
+ * GET /api/v1/projects/{pid}/authorize-external-upload.  Temporary
+ * object-store credentials need the S3 backend's STS; with the file store
+ * the feature is off, which clients (anonlink-client) answer by uploading
+ * through the API instead, as they do for upstream's 500 "Feature Disabled".
+ */
+static int
+authorize_external_upload(struct mg_connection *c)
+{
+	const char *route = "/projects/{pid}/authorize-external-upload";
+
+	if (!mg_get_header(c, "Authorization"))
+		return api_send_problem(c, route, 400, "missing Authorization header");
+	return api_send_problem(c, route, 501, "Feature Disabled: external uploads need the S3 object "
+							"store; upload through .../clks or .../binaryclks");
 }
 
 /* /api/v1/projects/{pid}[/...] */
 int
 api_route_project(struct mg_connection *c, void *cb)
 {
-	ApiDb	   *db = cb;
+	ApiCtx	   *ctx = cb;
 	const struct mg_request_info *ri = mg_get_request_info(c);
 	const char *rest = ri->local_uri + strlen("/api/v1/projects/");
 	char		pid[API_TOKEN_HEX + 1];
@@ -335,17 +286,25 @@ api_route_project(struct mg_connection *c, void *cb)
 	/* An id that cannot exist is the same 403 as a wrong token. */
 	if (!api_token_well_formed(rest, strcspn(rest, "/")))
 		return api_send_problem(c, "/projects/{pid}", mg_get_header(c, "Authorization") ? 403 : 400,
-								mg_get_header(c, "Authorization") ? FORBIDDEN : "missing Authorization header");
+								mg_get_header(c, "Authorization") ? API_FORBIDDEN : "missing Authorization header");
 	memcpy(pid, rest, API_TOKEN_HEX);
 	pid[API_TOKEN_HEX] = '\0';
 	rest += API_TOKEN_HEX;
-	if (*rest == '\0')
+	if (*rest == '\0' || strcmp(rest, "/") == 0)
 	{
 		if (strcmp(ri->request_method, "GET") == 0)
-			return describe_project(c, db, pid);
+			return describe_project(c, ctx->db, pid);
 		if (strcmp(ri->request_method, "DELETE") == 0)
-			return delete_project(c, db, pid);
+			return delete_project(c, ctx, pid);
 		return api_send_problem(c, "/projects/{pid}", 405, "use GET or DELETE");
 	}
-	return api_send_problem(c, "/projects/{pid}/...", 404, "no such resource (not implemented yet)");
+	if (strcmp(rest, "/clks") == 0)
+		return api_upload(c, ctx, pid, 0);
+	if (strcmp(rest, "/binaryclks") == 0)
+		return api_upload(c, ctx, pid, 1);
+	if (strcmp(rest, "/authorize-external-upload") == 0)
+		return authorize_external_upload(c);
+	if (strncmp(rest, "/runs", 5) == 0 && (rest[5] == '\0' || rest[5] == '/'))
+		return api_runs_route(c, ctx, pid, rest + 5);
+	return api_send_problem(c, "/projects/{pid}/...", 404, "no such resource");
 }

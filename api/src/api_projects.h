@@ -7,7 +7,7 @@
 
 #include <civetweb.h>
 
-extern int	api_route_projects(struct mg_connection *c, void *db);
-extern int	api_route_project(struct mg_connection *c, void *db);
+extern int	api_route_projects(struct mg_connection *c, void *ctx);
+extern int	api_route_project(struct mg_connection *c, void *ctx);
 
 #endif							/* API_PROJECTS_H */

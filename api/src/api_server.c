@@ -1,8 +1,9 @@
 /*
  * api_server.c
- *	  civetweb server setup and the service routes built so far: /healthz,
- *	  /readyz, /metrics, /api/v1/status, /api/v1/version and the project
- *	  routes (api_projects.c); anything else is a 404 problem.  Every
+ *	  civetweb server setup and the top-level routes: /healthz, /readyz,
+ *	  /metrics, /api/v1/status, /api/v1/version and the project routes
+ *	  (api_projects.c, which hands uploads and runs on); anything else is a
+ *	  404 problem.  Every
  *	  response goes through api_send_body() (api_http.c), which also counts
  *	  it in the metrics by route template.
  */
@@ -23,9 +24,8 @@
 
 struct ApiServer
 {
-	struct mg_context *ctx;
-	ApiDb	   *db;
-	ObjectStore *store;
+	struct mg_context *mg;
+	ApiCtx		ctx;			/* what the routes share */
 };
 
 /* Only GET (and HEAD) on these read-only routes. */
@@ -45,31 +45,20 @@ route_healthz(struct mg_connection *c, void *cb)
 	return api_send_json(c, "/healthz", 200, json_pack("{s:s}", "status", "ok"));
 }
 
-/* GET /readyz: database and object store reachable. */
+/* GET /readyz: database, Redis and object store reachable. */
 static int
 route_readyz(struct mg_connection *c, void *cb)
 {
 	ApiServer  *s = cb;
 	char		err[256];
 
-	if (!api_db_ping(s->db))
+	if (!api_db_ping(s->ctx.db))
 		return api_send_problem(c, "/readyz", 503, "database unreachable");
-	if (store_ping(s->store, err, sizeof(err)) != 0)
+	if (!api_queue_ping(s->ctx.queue))
+		return api_send_problem(c, "/readyz", 503, "Redis unreachable");
+	if (store_ping(s->ctx.store, err, sizeof(err)) != 0)
 		return api_send_problem(c, "/readyz", 503, "object store unreachable");
 	return api_send_json(c, "/readyz", 200, json_pack("{s:s}", "status", "ready"));
-}
-
-/* GET /metrics: Prometheus text format. */
-static int
-route_metrics(struct mg_connection *c, void *cb)
-{
-	char	   *text = api_metrics_render();
-	int			rc;
-
-	(void) cb;
-	rc = api_send_body(c, "/metrics", text ? 200 : 500, "text/plain; version=0.0.4", text ? text : "");
-	free(text);
-	return rc;
 }
 
 /* Run a one-value query; -1 on error. */
@@ -85,6 +74,28 @@ query_number(PGconn *pg, const char *sql)
 	return v;
 }
 
+/* GET /metrics: Prometheus text format; queue depth and rate read now. */
+static int
+route_metrics(struct mg_connection *c, void *cb)
+{
+	ApiServer  *s = cb;
+	PGconn	   *pg = api_db_get(s->ctx.db);
+	long long	depth = query_number(pg, "SELECT count(*) FROM runs WHERE state = 'queued'"),
+				rate = query_number(pg, "SELECT rate FROM metrics ORDER BY ts DESC LIMIT 1");
+	char	   *text;
+	int			rc;
+
+	api_db_put(s->ctx.db, pg);
+	if (depth >= 0)
+		api_metrics_set_queue_depth(depth);
+	if (rate >= 0)
+		api_metrics_set_comparison_rate((double) rate);
+	text = api_metrics_render();
+	rc = api_send_body(c, "/metrics", text ? 200 : 500, "text/plain; version=0.0.4", text ? text : "");
+	free(text);
+	return rc;
+}
+
 /* GET /api/v1/status: {"status", "project_count", "rate"}. */
 static int
 route_status(struct mg_connection *c, void *cb)
@@ -96,10 +107,10 @@ route_status(struct mg_connection *c, void *cb)
 
 	if (!method_is_get(c))
 		return api_send_problem(c, "/status", 405, "only GET");
-	pg = api_db_get(s->db);
+	pg = api_db_get(s->ctx.db);
 	projects = query_number(pg, "SELECT count(*) FROM projects");
 	rate = query_number(pg, "SELECT rate FROM metrics ORDER BY ts DESC LIMIT 1");
-	api_db_put(s->db, pg);
+	api_db_put(s->ctx.db, pg);
 	if (projects < 0)
 		return api_send_problem(c, "/status", 503, "database not ready (schema missing?)");
 	return api_send_json(c, "/status", 200, json_pack("{s:s,s:I,s:I}", "status", "ok",
@@ -148,25 +159,28 @@ api_server_start(const ApiServerConfig *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->db = cfg->db;
-	s->store = cfg->store;
+	s->ctx.db = cfg->db;
+	s->ctx.store = cfg->store;
+	s->ctx.queue = cfg->queue;
+	s->ctx.limits = cfg->limits;
+	atomic_init(&s->ctx.uploads, 0);
 	memset(&cbs, 0, sizeof(cbs));
 	mg_init_library(0);
-	s->ctx = mg_start(&cbs, s, options);
-	if (!s->ctx)
+	s->mg = mg_start(&cbs, s, options);
+	if (!s->mg)
 	{
 		snprintf(err, errlen, "cannot listen on %s", cfg->listen);
 		free(s);
 		return NULL;
 	}
-	mg_set_request_handler(s->ctx, "/healthz$", route_healthz, s);
-	mg_set_request_handler(s->ctx, "/readyz$", route_readyz, s);
-	mg_set_request_handler(s->ctx, "/metrics$", route_metrics, s);
-	mg_set_request_handler(s->ctx, "/api/v1/status$", route_status, s);
-	mg_set_request_handler(s->ctx, "/api/v1/version$", route_version, s);
-	mg_set_request_handler(s->ctx, "/api/v1/projects$", api_route_projects, s->db);
-	mg_set_request_handler(s->ctx, "/api/v1/projects/", api_route_project, s->db);
-	mg_set_request_handler(s->ctx, "/", route_not_found, s);
+	mg_set_request_handler(s->mg, "/healthz$", route_healthz, s);
+	mg_set_request_handler(s->mg, "/readyz$", route_readyz, s);
+	mg_set_request_handler(s->mg, "/metrics$", route_metrics, s);
+	mg_set_request_handler(s->mg, "/api/v1/status$", route_status, s);
+	mg_set_request_handler(s->mg, "/api/v1/version$", route_version, s);
+	mg_set_request_handler(s->mg, "/api/v1/projects$", api_route_projects, &s->ctx);
+	mg_set_request_handler(s->mg, "/api/v1/projects/", api_route_project, &s->ctx);
+	mg_set_request_handler(s->mg, "/", route_not_found, s);
 	return s;
 }
 
@@ -176,7 +190,7 @@ api_server_stop(ApiServer *s)
 {
 	if (!s)
 		return;
-	mg_stop(s->ctx);
+	mg_stop(s->mg);
 	mg_exit_library();
 	free(s);
 }

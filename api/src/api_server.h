@@ -5,8 +5,7 @@
 #ifndef API_SERVER_H
 #define API_SERVER_H
 
-#include "api_db.h"
-#include "store.h"
+#include "api_ctx.h"
 
 typedef struct ApiServer ApiServer;
 
@@ -18,6 +17,8 @@ typedef struct ApiServerConfig
 	const char *max_header_bytes;
 	ApiDb	   *db;
 	ObjectStore *store;
+	ApiQueue   *queue;
+	ApiLimits	limits;
 } ApiServerConfig;
 
 extern ApiServer *api_server_start(const ApiServerConfig *cfg, char *err, size_t errlen);

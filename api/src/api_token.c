@@ -87,3 +87,22 @@ api_token_matches(const char *presented, size_t len, const uint8_t stored[API_TO
 	same = CRYPTO_memcmp(h, stored, API_TOKEN_SHA256) == 0;
 	return same && api_token_well_formed(presented, len);
 }
+
+/*
+ * SHA-256 of a token as 64 lowercase hex characters: the form bound as a
+ * query parameter (decode($n, 'hex')) when a token is stored or looked up.
+ */
+void
+api_token_hash_hex(const char *s, size_t len, char out[2 * API_TOKEN_SHA256 + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+	uint8_t		h[API_TOKEN_SHA256];
+
+	api_token_hash(s, len, h);
+	for (int i = 0; i < API_TOKEN_SHA256; i++)
+	{
+		out[2 * i] = digits[h[i] >> 4];
+		out[2 * i + 1] = digits[h[i] & 0xf];
+	}
+	out[2 * API_TOKEN_SHA256] = '\0';
+}

@@ -17,6 +17,7 @@
 extern int	api_token_new(char out[API_TOKEN_HEX + 1]);
 extern bool api_token_well_formed(const char *s, size_t len);
 extern void api_token_hash(const char *s, size_t len, uint8_t out[API_TOKEN_SHA256]);
+extern void api_token_hash_hex(const char *s, size_t len, char out[2 * API_TOKEN_SHA256 + 1]);
 extern bool api_token_matches(const char *presented, size_t len,
 							  const uint8_t stored[API_TOKEN_SHA256]);
 

@@ -587,11 +587,23 @@ upload_json_error(const UploadJson *u)
 	return u->err;
 }
 
-/* Which form the body had (known once finished; POINTER as soon as seen). */
+/*
+ * Which form the body has: known from the first top-level key on (a body
+ * cannot mix forms), so that a consumer can choose how to store records
+ * before the first one arrives.
+ */
 UploadForm
 upload_json_form(const UploadJson *u)
 {
-	return u->form;
+	if (u->form != UPLOAD_FORM_NONE)
+		return u->form;
+	if (u->seen & K_CLKS)
+		return UPLOAD_FORM_CLKS;
+	if (u->seen & K_CLKNBLOCKS)
+		return UPLOAD_FORM_CLKNBLOCKS;
+	if (u->seen & (K_ENCODINGS | K_BLOCKS))
+		return UPLOAD_FORM_ENCODINGS;
+	return UPLOAD_FORM_NONE;
 }
 
 /* Encodings parsed so far. */

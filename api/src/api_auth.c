@@ -1,0 +1,102 @@
+/*
+ * api_auth.c
+ *	  Token checks.  The raw token comes in the Authorization header (no
+ *	  scheme), as upstream.  A missing header is 400; a wrong token and an
+ *	  unknown project are the same 403, so tokens cannot probe for projects.
+ *	  The result token is compared with its stored SHA-256 in constant time;
+ *	  receipt tokens are found by their SHA-256 through a unique index (the
+ *	  lookup's timing depends only on a digest, which reveals nothing usable
+ *	  about the token).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_auth.h"
+#include "api_db.h"
+#include "api_http.h"
+#include "api_token.h"
+
+/* The Authorization header, or NULL after sending the 400. */
+static const char *
+presented_token(struct mg_connection *c, const char *route)
+{
+	const char *auth = mg_get_header(c, "Authorization");
+
+	if (!auth)
+		api_send_problem(c, route, 400, "missing Authorization header");
+	return auth;
+}
+
+/* Whether auth is the result token of project pid (constant-time compare). */
+static int
+is_result_token(PGconn *pg, const char *pid, const char *auth)
+{
+	const char *p[1] = {pid};
+	PGresult   *r = api_db_exec(pg, "SELECT result_token_sha256 FROM projects "
+								"WHERE project_id = $1 AND NOT marked_for_deletion",
+								1, p, PGRES_TUPLES_OK);
+	int			ok = r && PQntuples(r) == 1;
+
+	if (ok)
+	{
+		size_t		n;
+		unsigned char *stored = PQunescapeBytea((const unsigned char *) PQgetvalue(r, 0, 0), &n);
+
+		ok = stored && n == API_TOKEN_SHA256 && api_token_matches(auth, strlen(auth), stored);
+		PQfreemem(stored);
+	}
+	PQclear(r);
+	return ok;
+}
+
+/*
+ * Whether the request carries the project's result token.  Sends the 400
+ * or 403 itself and returns 0 then.
+ */
+int
+api_auth_result(struct mg_connection *c, PGconn *pg, const char *pid, const char *route)
+{
+	const char *auth = presented_token(c, route);
+
+	if (!auth)
+		return 0;
+	if (is_result_token(pg, pid, auth))
+		return 1;
+	api_send_problem(c, route, 403, API_FORBIDDEN);
+	return 0;
+}
+
+/*
+ * The result token, or for a permutations project a party's receipt token
+ * (which sets *dp_index to that party).  Sends the 400 or 403 itself and
+ * returns API_ROLE_NONE then.
+ */
+ApiRole
+api_auth_result_or_receipt(struct mg_connection *c, PGconn *pg, const char *pid,
+						   const char *route, int *dp_index)
+{
+	const char *auth = presented_token(c, route);
+	char		hex[2 * API_TOKEN_SHA256 + 1];
+	const char *p[2] = {hex, pid};
+	PGresult   *r;
+	ApiRole		role = API_ROLE_NONE;
+
+	if (!auth)
+		return API_ROLE_NONE;
+	if (is_result_token(pg, pid, auth))
+		return API_ROLE_RESULT;
+	api_token_hash_hex(auth, strlen(auth), hex);
+	r = api_db_exec(pg, "SELECT d.dp_index FROM uploads u JOIN dataproviders d USING (dp_id) "
+					"JOIN projects p USING (project_id) WHERE u.receipt_token_sha256 = decode($1, 'hex') "
+					"AND p.project_id = $2 AND p.result_type = 'permutations' AND NOT p.marked_for_deletion",
+					2, p, PGRES_TUPLES_OK);
+	if (r && PQntuples(r) == 1)
+	{
+		*dp_index = atoi(PQgetvalue(r, 0, 0));
+		role = API_ROLE_RECEIPT;
+	}
+	PQclear(r);
+	if (role == API_ROLE_NONE)
+		api_send_problem(c, route, 403, API_FORBIDDEN);
+	return role;
+}

@@ -1,0 +1,242 @@
+/*
+ * api_queue.c
+ *	  Redis for the API: one connection shared under a mutex (every command
+ *	  is short), reconnected on the next use after any failure, with
+ *	  connect and command timeouts so a dead Redis fails requests quickly
+ *	  instead of hanging them.  URLs: redis://[:password@]host[:port][/db]
+ *	  or unix:///path/to/socket.  Commands are built with hiredis' argument
+ *	  vectors, never by formatting client data into a command string.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "api_queue.h"
+
+struct ApiQueue
+{
+	pthread_mutex_t lock;
+	redisContext *rc;
+	char		host[256];
+	int			port;
+	char		socket[256];
+	char		password[256];
+	int			db;
+};
+
+/* Parse a Redis URL into q; -1 with a message when malformed. */
+static int
+parse_url(ApiQueue *q, const char *url, char *err, size_t errlen)
+{
+	const char *p,
+			   *at;
+	size_t		n;
+
+	if (strncmp(url, "unix://", 7) == 0)
+	{
+		if (strlen(url + 7) >= sizeof(q->socket) || url[7] != '/')
+			goto bad;
+		strcpy(q->socket, url + 7);
+		return 0;
+	}
+	if (strncmp(url, "redis://", 8) != 0)
+		goto bad;
+	p = url + 8;
+	at = strchr(p, '@');
+	if (at)
+	{
+		const char *pw = memchr(p, ':', (size_t) (at - p));
+
+		pw = pw ? pw + 1 : p;
+		if ((size_t) (at - pw) >= sizeof(q->password))
+			goto bad;
+		memcpy(q->password, pw, (size_t) (at - pw));
+		p = at + 1;
+	}
+	n = strcspn(p, ":/");
+	if (n == 0 || n >= sizeof(q->host))
+		goto bad;
+	memcpy(q->host, p, n);
+	p += n;
+	q->port = 6379;
+	if (*p == ':')
+	{
+		char	   *end;
+
+		q->port = (int) strtol(p + 1, &end, 10);
+		if (end == p + 1 || q->port < 1 || q->port > 65535)
+			goto bad;
+		p = end;
+	}
+	if (*p == '/' && p[1])
+	{
+		char	   *end;
+
+		q->db = (int) strtol(p + 1, &end, 10);
+		if (*end || q->db < 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "REDIS_URL must be redis://[:password@]host[:port][/db] or unix:///path");
+	return -1;
+}
+
+/* Run one command; NULL on failure (the connection is then dropped). */
+static redisReply *
+command(ApiQueue *q, int argc, const char **argv)
+{
+	redisReply *r;
+
+	if (!q->rc)
+	{
+		struct timeval tv = {2, 0};
+
+		q->rc = q->socket[0] ? redisConnectUnixWithTimeout(q->socket, tv)
+			: redisConnectWithTimeout(q->host, q->port, tv);
+		if (!q->rc || q->rc->err)
+			goto fail;
+		redisSetTimeout(q->rc, tv);
+		if (q->password[0])
+		{
+			const char *a[2] = {"AUTH", q->password};
+
+			r = redisCommandArgv(q->rc, 2, a, NULL);
+			if (!r || r->type == REDIS_REPLY_ERROR)
+			{
+				freeReplyObject(r);
+				goto fail;
+			}
+			freeReplyObject(r);
+		}
+		if (q->db)
+		{
+			char		dbs[16];
+			const char *a[2] = {"SELECT", dbs};
+
+			snprintf(dbs, sizeof(dbs), "%d", q->db);
+			r = redisCommandArgv(q->rc, 2, a, NULL);
+			if (!r || r->type == REDIS_REPLY_ERROR)
+			{
+				freeReplyObject(r);
+				goto fail;
+			}
+			freeReplyObject(r);
+		}
+	}
+	r = redisCommandArgv(q->rc, argc, argv, NULL);
+	if (r && r->type != REDIS_REPLY_ERROR)
+		return r;
+	freeReplyObject(r);
+fail:
+	if (q->rc)
+		redisFree(q->rc);
+	q->rc = NULL;
+	return NULL;
+}
+
+/* Set up the queue (connects lazily; /readyz reports whether Redis answers). */
+ApiQueue *
+api_queue_open(const char *url, char *err, size_t errlen)
+{
+	ApiQueue   *q = calloc(1, sizeof(ApiQueue));
+
+	if (!q)
+	{
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (parse_url(q, url, err, errlen) != 0)
+	{
+		free(q);
+		return NULL;
+	}
+	pthread_mutex_init(&q->lock, NULL);
+	return q;
+}
+
+/* Close the connection and free the queue. */
+void
+api_queue_close(ApiQueue *q)
+{
+	if (!q)
+		return;
+	if (q->rc)
+		redisFree(q->rc);
+	pthread_mutex_destroy(&q->lock);
+	free(q);
+}
+
+/* Append a run to the job stream; -1 with a message when Redis fails. */
+int
+api_queue_push_run(ApiQueue *q, const char *run_id, const char *project_id, const char *lsn,
+				   char *err, size_t errlen)
+{
+	const char *argv[] = {"XADD", API_QUEUE_STREAM, "*", "kind", "run", "run_id", run_id,
+	"project_id", project_id, "lsn", lsn};
+	redisReply *r;
+
+	pthread_mutex_lock(&q->lock);
+	r = command(q, 11, argv);
+	pthread_mutex_unlock(&q->lock);
+	if (!r)
+	{
+		snprintf(err, errlen, "job queue (Redis) unavailable");
+		return -1;
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
+/* Whether Redis answers PING now. */
+int
+api_queue_ping(ApiQueue *q)
+{
+	const char *argv[] = {"PING"};
+	redisReply *r;
+
+	pthread_mutex_lock(&q->lock);
+	r = command(q, 1, argv);
+	pthread_mutex_unlock(&q->lock);
+	freeReplyObject(r);
+	return r != NULL;
+}
+
+/* A decimal integer from a reply element (nil or garbage: 0). */
+static long long
+reply_number(const redisReply *e)
+{
+	return e && e->type == REDIS_REPLY_STRING ? atoll(e->str) : 0;
+}
+
+/*
+ * A run's progress as the workers count it in the hash run:{id}
+ * (comparisons done, total comparisons, candidates); 0 when Redis has none.
+ */
+int
+api_queue_progress(ApiQueue *q, const char *run_id, long long *comparisons, long long *total,
+				   long long *candidates)
+{
+	char		key[64];
+	const char *argv[] = {"HMGET", key, "comparisons", "total", "candidates"};
+	redisReply *r;
+
+	snprintf(key, sizeof(key), "run:%s", run_id);
+	pthread_mutex_lock(&q->lock);
+	r = command(q, 5, argv);
+	pthread_mutex_unlock(&q->lock);
+	*comparisons = *total = *candidates = 0;
+	if (!r)
+		return -1;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 3)
+	{
+		*comparisons = reply_number(r->element[0]);
+		*total = reply_number(r->element[1]);
+		*candidates = reply_number(r->element[2]);
+	}
+	freeReplyObject(r);
+	return 0;
+}

@@ -1,0 +1,87 @@
+/*
+ * api_settings.c
+ *	  Resolve a settings table, log it redacted, and the log/die helpers
+ *	  that every daemon of the service uses, so that their configuration
+ *	  and logs look the same to an operator.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_config.h"
+#include "api_settings.h"
+
+/* Write one structured log line (a JSON object; consumes fields) to stderr. */
+void
+api_log(const char *level, const char *msg, json_t *fields)
+{
+	json_t	   *o = fields ? fields : json_object();
+	char	   *s;
+
+	json_object_set_new(o, "ts", json_integer((json_int_t) time(NULL)));
+	json_object_set_new(o, "level", json_string(level));
+	json_object_set_new(o, "msg", json_string(msg));
+	s = json_dumps(o, JSON_COMPACT);
+	if (s)
+		fprintf(stderr, "%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
+/* Log a fatal startup error and exit non-zero (so an orchestrator notices). */
+void
+api_die(const char *msg, const char *detail)
+{
+	api_log("fatal", msg, json_pack("{s:s}", "detail", detail ? detail : ""));
+	exit(1);
+}
+
+/* Resolve every setting or die; log them all, secrets redacted. */
+void
+api_settings_load(ApiSetting *settings, int n)
+{
+	json_t	   *logged = json_object();
+	char		err[256],
+				desc[512];
+
+	for (int i = 0; i < n; i++)
+	{
+		if (api_config_get(settings[i].name, settings[i].fallback, &settings[i].value,
+						   err, sizeof(err)) != 0)
+			api_die("invalid configuration", err);
+		if (!settings[i].value)
+		{
+			snprintf(err, sizeof(err), "%s (or %s_FILE) must be set", settings[i].name,
+					 settings[i].name);
+			api_die("invalid configuration", err);
+		}
+		api_config_describe(settings[i].name, settings[i].value, settings[i].secret, desc, sizeof(desc));
+		json_object_set_new(logged, settings[i].name,
+							json_string(strchr(desc, '=') ? strchr(desc, '=') + 1 : desc));
+	}
+	api_log("info", "configuration", json_pack("{s:o}", "settings", logged));
+}
+
+/* A positive integer setting up to max, or die naming it. */
+long long
+api_setting_int(const ApiSetting *s, long long max)
+{
+	char	   *end;
+	long long	v = strtoll(s->value, &end, 10);
+
+	if (*end != '\0' || v < 1 || v > max)
+		api_die("invalid setting", s->name);
+	return v;
+}
+
+/* Free the resolved values. */
+void
+api_settings_free(ApiSetting *settings, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		free(settings[i].value);
+		settings[i].value = NULL;
+	}
+}

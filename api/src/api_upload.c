@@ -1,0 +1,488 @@
+/*
+ * api_upload.c
+ *	  Encoding uploads, streamed: the body is read in 64 kB pieces with
+ *	  mg_read; each piece is written through to the object store and fed to
+ *	  the streaming parser (JSON or binary), whose records go straight into
+ *	  a binary COPY on a connection of the upload's own.  Nothing is held
+ *	  whole.  The party's token is claimed first (not_started/error ->
+ *	  in_progress, so a second upload with it is refused while this one
+ *	  runs); on any failure the COPY's transaction is rolled back, the object
+ *	  aborted and the token handed back (not_started), so nothing is stored
+ *	  and the party can upload again.  On success the object is committed,
+ *	  then the transaction (upload row, party done, encodings); then runs
+ *	  waiting for this data are queued.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../../pg_pprl/src/clk_codec.h"
+#include "api_auth.h"
+#include "api_db.h"
+#include "api_http.h"
+#include "api_import.h"
+#include "api_metrics.h"
+#include "api_runs.h"
+#include "api_token.h"
+#include "api_upload.h"
+#include "upload_bin.h"
+#include "upload_json.h"
+
+#define PIECE (64 * 1024)
+#define MAX_BLOCK_ID 256
+#define MAX_BLOCKS_PER_RECORD 4096
+#define USED "This token has already been used to upload clks."
+
+/* One upload in progress. */
+typedef struct Upload
+{
+	ApiCtx	   *ctx;
+	PGconn	   *pg;
+	const char *pid;
+	int			dp_index;
+	int			uses_blocking;
+	int			fixed_size;		/* bytes the project requires, 0 if none */
+	UploadJson *json;
+	ApiImport  *im;
+	/* the clknblocks record whose blocks are still arriving */
+	int			pending;
+	uint64_t	prow;
+	uint8_t		pclk[CLK_MAX_BYTES];
+	size_t		pbytes;
+	char	   *pblocks;
+	uint32_t	plens[MAX_BLOCKS_PER_RECORD];
+	int			pn;
+	size_t		pblen,
+				pbcap;
+	uint64_t	block_rows;		/* block memberships seen */
+	size_t		nbytes;
+	int			status;
+	char		err[512];
+} Upload;
+
+/* Record the first failure (status and message); returns -1. */
+static int
+fail(Upload *u, int status, const char *msg)
+{
+	if (!u->status)
+	{
+		u->status = status;
+		snprintf(u->err, sizeof(u->err), "%s", msg);
+	}
+	return -1;
+}
+
+/* Start the COPY once the form is known (staged for "encodings"). */
+static int
+ensure_import(Upload *u, int staged)
+{
+	char		err[256];
+
+	if (u->im)
+		return 0;
+	u->im = api_import_begin(u->pg, u->pid, u->dp_index, staged, err, sizeof(err));
+	return u->im ? 0 : fail(u, 500, err);
+}
+
+/* Send the pending clknblocks record with its blocks. */
+static int
+flush_pending(Upload *u)
+{
+	if (!u->pending)
+		return 0;
+	u->pending = 0;
+	if (u->pn == 0 && u->uses_blocking)
+		return fail(u, 400, "a clknblocks entry has no block ids");
+	return api_import_record(u->im, u->prow, u->pclk, u->pbytes, u->pblocks, u->plens,
+							 u->uses_blocking ? u->pn : -1) == 0 ? 0 : fail(u, 500, "import failed");
+}
+
+/* Sink: one encoding (JSON forms). */
+static int
+on_encoding(void *arg, uint64_t index, const uint8_t *clk, size_t nbytes)
+{
+	Upload	   *u = arg;
+	UploadForm	form = upload_json_form(u->json);
+
+	if (form == UPLOAD_FORM_CLKS && u->uses_blocking)
+		return fail(u, 400, "this project uses blocking: upload clknblocks, or encodings with blocks");
+	if (form == UPLOAD_FORM_CLKNBLOCKS && !u->uses_blocking)
+		return fail(u, 400, "this project does not use blocking: upload clks or encodings without blocks");
+	if (ensure_import(u, form == UPLOAD_FORM_ENCODINGS) != 0 || flush_pending(u) != 0)
+		return -1;
+	u->nbytes = nbytes;
+	if (form == UPLOAD_FORM_CLKNBLOCKS)
+	{
+		u->pending = 1;
+		u->prow = index;
+		memcpy(u->pclk, clk, nbytes);
+		u->pbytes = nbytes;
+		u->pn = 0;
+		u->pblen = 0;
+		return 0;
+	}
+	return api_import_record(u->im, index, clk, nbytes, NULL, NULL, -1) == 0 ? 0
+		: fail(u, 500, "import failed");
+}
+
+/* Sink: one block membership (clknblocks, or the "blocks" map). */
+static int
+on_block(void *arg, uint64_t index, const char *id, size_t len)
+{
+	Upload	   *u = arg;
+
+	if (!u->uses_blocking)
+		return fail(u, 400, "this project does not use blocking: upload clks or encodings without blocks");
+	u->block_rows++;
+	if (upload_json_form(u->json) != UPLOAD_FORM_CLKNBLOCKS)
+		return ensure_import(u, 1) == 0 && api_import_block(u->im, index, id, len) == 0 ? 0
+			: fail(u, 500, "import failed");
+	if (!u->pending || index != u->prow)
+		return fail(u, 500, "block id without its encoding");
+	if (u->pn >= MAX_BLOCKS_PER_RECORD)
+		return fail(u, 400, "too many block ids for one encoding");
+	if (u->pblen + len > u->pbcap)
+	{
+		u->pbcap = (u->pblen + len) * 2 + 256;
+		if (!(u->pblocks = realloc(u->pblocks, u->pbcap)))
+			return fail(u, 500, "out of memory");
+	}
+	memcpy(u->pblocks + u->pblen, id, len);
+	u->pblen += len;
+	u->plens[u->pn++] = (uint32_t) len;
+	return 0;
+}
+
+/* Sink: one encoding of a binary upload. */
+static int
+on_binary(void *arg, uint64_t index, const uint8_t *clk, size_t nbytes)
+{
+	Upload	   *u = arg;
+
+	u->nbytes = nbytes;
+	return api_import_record(u->im, index, clk, nbytes, NULL, NULL, -1) == 0 ? 0
+		: fail(u, 500, "import failed");
+}
+
+/*
+ * Claim the party's token for this upload: not_started or error ->
+ * in_progress.  On success sets dp_index, uses_blocking and the project's
+ * fixed encoding size (its column, else the schema's clkConfig.l / 8).
+ * Otherwise the status to answer: 403 used, 403 unknown, 503 database.
+ */
+static int
+claim(Upload *u, const char *token_hex)
+{
+	const char *p[2] = {token_hex, u->pid};
+	PGresult   *r = api_db_exec(u->pg,
+								"UPDATE dataproviders d SET uploaded = 'in_progress' FROM projects p "
+								"WHERE d.update_token_sha256 = decode($1, 'hex') AND d.project_id = $2 "
+								"AND p.project_id = d.project_id AND NOT p.marked_for_deletion "
+								"AND d.uploaded IN ('not_started', 'error') "
+								"RETURNING d.dp_index, p.uses_blocking, coalesce(p.encoding_size, "
+								"CASE WHEN p.schema #>> '{clkConfig,l}' ~ '^[0-9]{1,6}$' "
+								"THEN (p.schema #>> '{clkConfig,l}')::int / 8 END, 0)",
+								2, p, PGRES_TUPLES_OK);
+
+	if (!r)
+		return fail(u, 503, "database error");
+	if (PQntuples(r) == 1)
+	{
+		u->dp_index = atoi(PQgetvalue(r, 0, 0));
+		u->uses_blocking = PQgetvalue(r, 0, 1)[0] == 't';
+		u->fixed_size = atoi(PQgetvalue(r, 0, 2));
+		PQclear(r);
+		return 0;
+	}
+	PQclear(r);
+	r = api_db_exec(u->pg, "SELECT 1 FROM dataproviders d JOIN projects p USING (project_id) "
+					"WHERE d.update_token_sha256 = decode($1, 'hex') AND d.project_id = $2 "
+					"AND NOT p.marked_for_deletion", 2, p, PGRES_TUPLES_OK);
+	fail(u, 403, r && PQntuples(r) == 1 ? USED : API_FORBIDDEN);
+	PQclear(r);
+	return -1;
+}
+
+/* Hand the token back after a failed upload so that the party can retry. */
+static void
+unclaim(Upload *u)
+{
+	char		idx[16];
+	const char *p[2] = {u->pid, idx};
+
+	snprintf(idx, sizeof(idx), "%d", u->dp_index);
+	PQclear(api_db_exec(u->pg, "UPDATE dataproviders SET uploaded = 'not_started' "
+						"WHERE project_id = $1 AND dp_index = $2::smallint AND uploaded = 'in_progress'",
+						2, p, PGRES_COMMAND_OK));
+}
+
+/*
+ * Stream the body: object store, parser, COPY.  Sets u->status on
+ * failure.  Returns the number of body bytes read.
+ */
+static uint64_t
+stream_body(struct mg_connection *c, Upload *u, StoreWriter *w, UploadBin *bin)
+{
+	char	   *piece = malloc(PIECE);
+	uint64_t	total = 0;
+	int			n;
+
+	if (!piece)
+	{
+		fail(u, 500, "out of memory");
+		return 0;
+	}
+	while (!u->status && (n = mg_read(c, piece, PIECE)) > 0)
+	{
+		total += (uint64_t) n;
+		if (total > u->ctx->limits.max_body_bytes)
+		{
+			char		msg[128];
+
+			snprintf(msg, sizeof(msg), "the upload is larger than this server accepts (%llu bytes)",
+					 (unsigned long long) u->ctx->limits.max_body_bytes);
+			fail(u, 413, msg);
+			break;
+		}
+		if (store_put_write(w, piece, (size_t) n) != 0)
+			fail(u, 503, "object store write failed");
+		else if (bin ? upload_bin_feed(bin, piece, (size_t) n) != 0
+				 : upload_json_feed(u->json, piece, (size_t) n) != 0)
+			fail(u, 400, bin ? upload_bin_error(bin) : upload_json_error(u->json));
+	}
+	free(piece);
+	api_metrics_upload_bytes(total);
+	return total;
+}
+
+/* Checks once the whole body is in: truncation, form, blocks, sizes. */
+static void
+finish_body(struct mg_connection *c, Upload *u, UploadBin *bin, uint64_t total)
+{
+	long long	declared = mg_get_request_info(c)->content_length;
+
+	if (u->status)
+		return;
+	if (declared >= 0 && (uint64_t) declared != total)
+	{
+		fail(u, 400, "the body ended before its Content-Length (truncated upload)");
+		return;
+	}
+	if (bin ? upload_bin_finish(bin) != 0 : upload_json_finish(u->json) != 0)
+	{
+		fail(u, 400, bin ? upload_bin_error(bin) : upload_json_error(u->json));
+		return;
+	}
+	if (!bin && upload_json_form(u->json) == UPLOAD_FORM_POINTER)
+	{
+		fail(u, 501, "object-store pointer uploads need the S3 object store and "
+			 "authorize-external-upload; upload the encodings in the request body");
+		return;
+	}
+	if (!bin && u->uses_blocking && upload_json_form(u->json) == UPLOAD_FORM_ENCODINGS &&
+		u->block_rows == 0)
+	{
+		fail(u, 400, "this project uses blocking: the upload needs blocks");
+		return;
+	}
+	if (u->fixed_size && (int) u->nbytes != u->fixed_size)
+	{
+		char		msg[128];
+
+		snprintf(msg, sizeof(msg), "encodings of %zu bytes, but this project's schema sets %d",
+				 u->nbytes, u->fixed_size);
+		fail(u, 400, msg);
+		return;
+	}
+	if (!bin)
+		flush_pending(u);
+}
+
+/*
+ * Record the upload and commit: object first, then the transaction (so the
+ * database never names a missing object).  An upload whose encodings are
+ * larger than the server's maximum is recorded as an error (as upstream,
+ * which accepts the body and fails its import): the party may upload again.
+ */
+static int
+record(Upload *u, StoreWriter *w, const char *key, const char *receipt, uint64_t count)
+{
+	char		hex[2 * API_TOKEN_SHA256 + 1],
+				cnt[32],
+				size[16],
+				idx[16],
+				blocks[32],
+				msg[160] = "";
+	int			too_big = (int) u->nbytes > u->ctx->limits.max_encoding_size;
+	const char *p[8] = {u->pid, idx, hex, key, size, cnt, blocks, too_big ? msg : NULL};
+	PGresult   *r;
+	char		err[256];
+	int			status;
+
+	err[0] = '\0';
+	if (too_big)
+		snprintf(msg, sizeof(msg), "encodings of %zu bytes are larger than this server's maximum (%d)",
+				 u->nbytes, u->ctx->limits.max_encoding_size);
+	if (api_import_end(u->im, u->block_rows > 0, &status, err, sizeof(err)) != 0)
+	{
+		u->im = NULL;
+		return fail(u, status, err);
+	}
+	u->im = NULL;
+	if (too_big && !api_db_command(u->pg, "ROLLBACK; BEGIN"))
+		return fail(u, 503, "database error");
+	api_token_hash_hex(receipt, API_TOKEN_HEX, hex);
+	snprintf(idx, sizeof(idx), "%d", u->dp_index);
+	snprintf(cnt, sizeof(cnt), "%llu", (unsigned long long) count);
+	snprintf(size, sizeof(size), "%zu", u->nbytes);
+	snprintf(blocks, sizeof(blocks), "%llu", (unsigned long long) u->block_rows);
+	r = api_db_exec(u->pg, "WITH d AS (UPDATE dataproviders SET uploaded = CASE WHEN $8::text IS NULL "
+					"THEN 'done' ELSE 'error' END WHERE project_id = $1 AND dp_index = $2::smallint "
+					"RETURNING dp_id) INSERT INTO uploads (dp_id, receipt_token_sha256, object_key, state, "
+					"encoding_size, count, block_count, error_msg) SELECT dp_id, decode($3, 'hex'), $4, "
+					"CASE WHEN $8::text IS NULL THEN 'ready' ELSE 'error' END, $5::int, $6::bigint, "
+					"$7::bigint, $8 FROM d", 8, p, PGRES_COMMAND_OK);
+	if (!r)
+	{
+		api_db_command(u->pg, "ROLLBACK");
+		return fail(u, 503, "database error");
+	}
+	PQclear(r);
+	if (store_put_commit(w, err, sizeof(err)) != 0)
+	{
+		api_db_command(u->pg, "ROLLBACK");
+		return fail(u, 503, "object store commit failed");
+	}
+	if (!api_db_command(u->pg, "COMMIT"))
+	{
+		store_remove_prefix(u->ctx->store, key, err, sizeof(err));
+		return fail(u, 503, "database commit failed");
+	}
+	return 0;
+}
+
+/* POST .../clks (binary = 0) or .../binaryclks (binary = 1). */
+int
+api_upload(struct mg_connection *c, ApiCtx *ctx, const char *pid, int binary)
+{
+	const char *route = binary ? "/projects/{pid}/binaryclks" : "/projects/{pid}/clks";
+	const char *auth = mg_get_header(c, "Authorization");
+	const char *ctype = mg_get_header(c, "Content-Type");
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	UploadLimits lim = {ctx->limits.max_records, MAX_BLOCK_ID, MAX_BLOCKS_PER_RECORD};
+	UploadSink	jsink,
+				bsink;
+	Upload		u;
+	uint64_t	count = 0,
+				total;
+	size_t		size = 0;
+	char		token_hex[2 * API_TOKEN_SHA256 + 1],
+				receipt[API_TOKEN_HEX + 1],
+				objid[API_TOKEN_HEX + 1],
+				key[200],
+				err[256];
+	StoreWriter *w = NULL;
+	UploadBin  *bin = NULL;
+	int			status;
+
+	memset(&u, 0, sizeof(u));
+	u.ctx = ctx;
+	u.pid = pid;
+	if (strcmp(ri->request_method, "POST") != 0)
+		return api_send_problem(c, route, 405, "use POST");
+	if (!auth)
+		return api_send_problem(c, route, 400, "missing Authorization header");
+	if (!binary && ctype && strncasecmp(ctype, "application/json", 16) != 0)
+		return api_send_problem(c, route, 400, "Content Type not supported: send application/json, "
+								"or raw encodings to .../binaryclks");
+	if (ri->content_length > 0 && (uint64_t) ri->content_length > ctx->limits.max_body_bytes)
+		return api_send_problem(c, route, 413, "the upload is larger than this server accepts");
+	if (binary && upload_bin_headers(mg_get_header(c, "Hash-Count"), mg_get_header(c, "Hash-Size"),
+									 &lim, &count, &size, err, sizeof(err)) != 0)
+		return api_send_problem(c, route, 400, err);
+	if (binary && ((int) size < ctx->limits.min_encoding_size || (int) size > ctx->limits.max_encoding_size))
+	{
+		snprintf(err, sizeof(err), "invalid value for Hash-Size: this server accepts %d to %d bytes",
+				 ctx->limits.min_encoding_size, ctx->limits.max_encoding_size);
+		return api_send_problem(c, route, 400, err);
+	}
+	if (binary && ri->content_length >= 0 && (uint64_t) ri->content_length != count * size)
+		return api_send_problem(c, route, 400, "Uploaded data did not match the expected size: "
+								"the body must be exactly Hash-Count x Hash-Size bytes");
+	if (atomic_fetch_add(&ctx->uploads, 1) >= ctx->limits.max_uploads)
+	{
+		atomic_fetch_sub(&ctx->uploads, 1);
+		return api_send_problem(c, route, 503, "too many uploads in progress; retry later");
+	}
+	if (!(u.pg = api_db_connect(ctx->db)))
+	{
+		atomic_fetch_sub(&ctx->uploads, 1);
+		return api_send_problem(c, route, 503, "database unreachable");
+	}
+	api_token_hash_hex(auth, strlen(auth), token_hex);
+	if (claim(&u, token_hex) != 0)
+		goto done;
+	if (api_token_new(receipt) != 0 || api_token_new(objid) != 0)
+	{
+		fail(&u, 500, "no randomness available");
+		goto failed;
+	}
+	snprintf(key, sizeof(key), "uploads/%s/%d-%.24s.%s", pid, u.dp_index, objid, binary ? "bin" : "json");
+	if (!(w = store_put_begin(ctx->store, key, err, sizeof(err))))
+	{
+		fail(&u, 503, "object store unavailable");
+		goto failed;
+	}
+	if (binary)
+	{
+		bsink.encoding = on_binary;
+		bsink.block = NULL;
+		bsink.arg = &u;
+		if (!(bin = upload_bin_new(count, size, &bsink)) || ensure_import(&u, 0) != 0)
+		{
+			fail(&u, 500, "out of memory");
+			goto failed;
+		}
+	}
+	else
+	{
+		jsink.encoding = on_encoding;
+		jsink.block = on_block;
+		jsink.arg = &u;
+		if (!(u.json = upload_json_new(&jsink, &lim)))
+		{
+			fail(&u, 500, "out of memory");
+			goto failed;
+		}
+	}
+	total = stream_body(c, &u, w, bin);
+	finish_body(c, &u, bin, total);
+	if (!u.status && !u.im)
+		fail(&u, 400, "the upload has no encodings");
+	if (!u.status)
+		record(&u, w, key, receipt, binary ? count : upload_json_count(u.json));
+	if (!u.status)
+	{
+		w = NULL;
+		api_runs_queue_ready(ctx, u.pg, pid);
+		goto done;
+	}
+failed:
+	api_import_abort(u.im);
+	u.im = NULL;
+	if (w)
+		store_put_abort(w);
+	unclaim(&u);
+done:
+	PQfinish(u.pg);
+	atomic_fetch_sub(&ctx->uploads, 1);
+	upload_json_free(u.json);
+	upload_bin_free(bin);
+	free(u.pblocks);
+	status = u.status;
+	if (status)
+		return api_send_problem(c, route, status, u.err);
+	return api_send_json(c, route, 201, json_pack("{s:s,s:s}", "message", "Updated",
+												  "receipt_token", receipt));
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# stack.sh: the whole service on this machine, on loopback (make up / make down).
+#
+#   stack.sh up     PostgreSQL with pg_pprl and the migrations, Redis, the
+#                   object store (file:// by default), the API and the
+#                   worker; waits for /readyz; last line SERVER=http://...
+#   stack.sh down   stop everything and remove its state
+#   stack.sh env    print the running stack's settings (for tests)
+#
+# State lives in PPRL_STACK_DIR (default /tmp/pprl-stack-$UID).  The API
+# listens on PPRL_PORT (default 8851, or a free port when that is taken).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+dir=${PPRL_STACK_DIR:-/tmp/pprl-stack-$(id -u)}
+
+# Whether something listens on a loopback TCP port.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A free loopback port, preferring $1.
+free_port() {
+	local p=$1
+	while port_busy "$p"; do p=$((20000 + RANDOM % 20000)); done
+	echo "$p"
+}
+
+# Start a daemon in the background with its log; record its pid.
+spawn() {
+	local name=$1
+	shift
+	nohup "$@" >>"$dir/$name.log" 2>&1 &
+	echo $! >"$dir/$name.pid"
+}
+
+up() {
+	if [ -f "$dir/stack.env" ]; then
+		echo "stack.sh: already up (state in $dir); run make down first" >&2
+		exit 1
+	fi
+	mkdir -p "$dir"
+	chmod 755 "$dir"
+	make -s all >/dev/null
+	local pgenv
+	pgenv=$(scripts/pgtmp.sh start-staged "$dir/pg")
+	eval "export $pgenv"
+	PGDATABASE=postgres migrations/migrate.sh >/dev/null
+	scripts/redistmp.sh start "$dir/redis" >"$dir/redis.env"
+	local port
+	port=$(free_port "${PPRL_PORT:-8851}")
+	{
+		echo "PGHOST=$PGHOST"
+		echo "PGPORT=$PGPORT"
+		echo "PGUSER=$PGUSER"
+		echo "PGDATABASE=postgres"
+		echo "DATABASE_URL=host=$PGHOST port=$PGPORT user=$PGUSER dbname=postgres"
+		cat "$dir/redis.env"
+		echo "OBJECT_STORE_URL=file://$dir/objects"
+		echo "PPRL_API_LISTEN=127.0.0.1:$port"
+		echo "SERVER=http://127.0.0.1:$port"
+	} >"$dir/stack.env"
+	set -a
+	# shellcheck disable=SC1091
+	. "$dir/stack.env"
+	set +a
+	spawn api build/pprl-api
+	if [ -x build/pprl-worker ]; then
+		spawn worker build/pprl-worker
+	fi
+	for _ in $(seq 1 100); do
+		curl -sf -o /dev/null "$SERVER/readyz" && break
+		sleep 0.2
+	done
+	if ! curl -sf -o /dev/null "$SERVER/readyz"; then
+		echo "stack.sh: the API did not become ready; its log:" >&2
+		tail -20 "$dir/api.log" >&2
+		exit 1
+	fi
+	echo "SERVER=$SERVER"
+}
+
+down() {
+	local f pid
+	for f in "$dir"/*.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+		rm -f "$f"
+	done
+	[ -d "$dir/redis" ] && scripts/redistmp.sh stop "$dir/redis"
+	[ -d "$dir/pg" ] && scripts/pgtmp.sh stop "$dir/pg"
+	rm -rf "$dir"
+	echo "stack down"
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+env) cat "$dir/stack.env" ;;
+*) echo "usage: $0 up|down|env" >&2; exit 2 ;;
+esac
