@@ -42,6 +42,7 @@ SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined 
 all:
 	$(MAKE) -C pg_pprl
 	$(MAKE) -C api all
+	$(MAKE) -C sync all
 
 install: all
 	$(MAKE) -C pg_pprl install

@@ -3,87 +3,24 @@
  *	  Redis for the API: one connection shared under a mutex (every command
  *	  is short), reconnected on the next use after any failure, with
  *	  connect and command timeouts so a dead Redis fails requests quickly
- *	  instead of hanging them.  URLs: redis://[:password@]host[:port][/db]
- *	  or unix:///path/to/socket.  Commands are built with hiredis' argument
- *	  vectors, never by formatting client data into a command string.
+ *	  instead of hanging them (URLs: redis_url.c).  Commands are built with
+ *	  hiredis' argument vectors, never by formatting client data into a
+ *	  command string.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/hiredis.h>
-
 #include "api_queue.h"
+#include "redis_url.h"
 
 struct ApiQueue
 {
 	pthread_mutex_t lock;
 	redisContext *rc;
-	char		host[256];
-	int			port;
-	char		socket[256];
-	char		password[256];
-	int			db;
+	RedisUrl	url;
 };
-
-/* Parse a Redis URL into q; -1 with a message when malformed. */
-static int
-parse_url(ApiQueue *q, const char *url, char *err, size_t errlen)
-{
-	const char *p,
-			   *at;
-	size_t		n;
-
-	if (strncmp(url, "unix://", 7) == 0)
-	{
-		if (strlen(url + 7) >= sizeof(q->socket) || url[7] != '/')
-			goto bad;
-		strcpy(q->socket, url + 7);
-		return 0;
-	}
-	if (strncmp(url, "redis://", 8) != 0)
-		goto bad;
-	p = url + 8;
-	at = strchr(p, '@');
-	if (at)
-	{
-		const char *pw = memchr(p, ':', (size_t) (at - p));
-
-		pw = pw ? pw + 1 : p;
-		if ((size_t) (at - pw) >= sizeof(q->password))
-			goto bad;
-		memcpy(q->password, pw, (size_t) (at - pw));
-		p = at + 1;
-	}
-	n = strcspn(p, ":/");
-	if (n == 0 || n >= sizeof(q->host))
-		goto bad;
-	memcpy(q->host, p, n);
-	p += n;
-	q->port = 6379;
-	if (*p == ':')
-	{
-		char	   *end;
-
-		q->port = (int) strtol(p + 1, &end, 10);
-		if (end == p + 1 || q->port < 1 || q->port > 65535)
-			goto bad;
-		p = end;
-	}
-	if (*p == '/' && p[1])
-	{
-		char	   *end;
-
-		q->db = (int) strtol(p + 1, &end, 10);
-		if (*end || q->db < 0)
-			goto bad;
-	}
-	return 0;
-bad:
-	snprintf(err, errlen, "REDIS_URL must be redis://[:password@]host[:port][/db] or unix:///path");
-	return -1;
-}
 
 /* Run one command; NULL on failure (the connection is then dropped). */
 static redisReply *
@@ -91,49 +28,13 @@ command(ApiQueue *q, int argc, const char **argv)
 {
 	redisReply *r;
 
-	if (!q->rc)
-	{
-		struct timeval tv = {2, 0};
-
-		q->rc = q->socket[0] ? redisConnectUnixWithTimeout(q->socket, tv)
-			: redisConnectWithTimeout(q->host, q->port, tv);
-		if (!q->rc || q->rc->err)
-			goto fail;
-		redisSetTimeout(q->rc, tv);
-		if (q->password[0])
-		{
-			const char *a[2] = {"AUTH", q->password};
-
-			r = redisCommandArgv(q->rc, 2, a, NULL);
-			if (!r || r->type == REDIS_REPLY_ERROR)
-			{
-				freeReplyObject(r);
-				goto fail;
-			}
-			freeReplyObject(r);
-		}
-		if (q->db)
-		{
-			char		dbs[16];
-			const char *a[2] = {"SELECT", dbs};
-
-			snprintf(dbs, sizeof(dbs), "%d", q->db);
-			r = redisCommandArgv(q->rc, 2, a, NULL);
-			if (!r || r->type == REDIS_REPLY_ERROR)
-			{
-				freeReplyObject(r);
-				goto fail;
-			}
-			freeReplyObject(r);
-		}
-	}
+	if (!q->rc && !(q->rc = redis_url_connect(&q->url, 2000)))
+		return NULL;
 	r = redisCommandArgv(q->rc, argc, argv, NULL);
 	if (r && r->type != REDIS_REPLY_ERROR)
 		return r;
 	freeReplyObject(r);
-fail:
-	if (q->rc)
-		redisFree(q->rc);
+	redisFree(q->rc);
 	q->rc = NULL;
 	return NULL;
 }
@@ -149,7 +50,7 @@ api_queue_open(const char *url, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (parse_url(q, url, err, errlen) != 0)
+	if (redis_url_parse(url, &q->url, err, errlen) != 0)
 	{
 		free(q);
 		return NULL;

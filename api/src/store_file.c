@@ -292,14 +292,28 @@ remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(path);
 }
 
-/* Remove every object whose key starts with prefix/ (a project's objects). */
+/*
+ * Remove every object under a folder-like prefix ("uploads/<pid>/", with
+ * or without the final slash), or one object by its full key.
+ */
 int
 store_remove_prefix(ObjectStore *s, const char *prefix, char *err, size_t errlen)
 {
+	char		key[1024];
 	char	   *path;
+	size_t		n = strlen(prefix);
 	int			rc;
 
-	if (!store_key_valid(prefix) || !(path = path_of(s, prefix)))
+	while (n > 0 && prefix[n - 1] == '/')
+		n--;
+	if (n == 0 || n >= sizeof(key))
+	{
+		snprintf(err, errlen, "invalid object key prefix");
+		return -1;
+	}
+	memcpy(key, prefix, n);
+	key[n] = '\0';
+	if (!store_key_valid(key) || !(path = path_of(s, key)))
 	{
 		snprintf(err, errlen, "invalid object key prefix");
 		return -1;

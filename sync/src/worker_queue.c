@@ -1,0 +1,159 @@
+/*
+ * worker_queue.c
+ *	  The job stream from the worker's side: the consumer group is created
+ *	  if missing (from the stream's start, so jobs queued before any worker
+ *	  existed are seen); jobs pending on a consumer for longer than the
+ *	  visibility timeout (a worker that died) are reclaimed first with
+ *	  XAUTOCLAIM, then new ones are read with XREADGROUP; a job is
+ *	  acknowledged (XACK) only once its outcome is recorded, so a crash
+ *	  means a retry, never a loss.  Progress goes to the hash run:{id}.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "worker.h"
+
+#define PROGRESS_TTL "2592000"	/* 30 days, as upstream's chart */
+
+/* One command on the worker's Redis connection, reconnecting when needed. */
+static redisReply *
+command(Worker *w, int argc, const char **argv)
+{
+	redisReply *r;
+
+	if (!w->redis && !(w->redis = redis_url_connect(&w->redis_url, 10000)))
+		return NULL;
+	r = redisCommandArgv(w->redis, argc, argv, NULL);
+	if (!r)
+	{
+		redisFree(w->redis);
+		w->redis = NULL;
+	}
+	return r;
+}
+
+/* Create the consumer group (an existing one is fine); 0 on success. */
+int
+worker_queue_setup(Worker *w)
+{
+	const char *argv[] = {"XGROUP", "CREATE", WORKER_STREAM, WORKER_GROUP, "0", "MKSTREAM"};
+	redisReply *r = command(w, 6, argv);
+	int			ok = r && (r->type != REDIS_REPLY_ERROR || strstr(r->str, "BUSYGROUP"));
+
+	freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+/* Copy a field of a stream entry's field list into out. */
+static void
+field(const redisReply *fields, const char *name, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	for (size_t i = 0; fields && i + 1 < fields->elements; i += 2)
+		if (fields->element[i]->type == REDIS_REPLY_STRING && strcmp(fields->element[i]->str, name) == 0 &&
+			fields->element[i + 1]->type == REDIS_REPLY_STRING)
+			snprintf(out, outlen, "%s", fields->element[i + 1]->str);
+}
+
+/* Fill job from a stream entry [id, [field, value, ...]]; 1 when it is a run job. */
+static int
+parse_entry(const redisReply *e, WorkerJob *job)
+{
+	char		kind[16];
+
+	if (!e || e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING)
+		return 0;
+	snprintf(job->id, sizeof(job->id), "%s", e->element[0]->str);
+	field(e->element[1], "kind", kind, sizeof(kind));
+	field(e->element[1], "run_id", job->run_id, sizeof(job->run_id));
+	field(e->element[1], "project_id", job->project_id, sizeof(job->project_id));
+	field(e->element[1], "lsn", job->lsn, sizeof(job->lsn));
+	return strcmp(kind, "run") == 0 && strlen(job->run_id) == 48 && strlen(job->project_id) == 48;
+}
+
+/*
+ * The next job: a reclaimed stale one, else a new one (waiting up to
+ * block_ms).  1 with a job, 0 with none, -1 when Redis fails.  An entry
+ * that is not a valid job is acknowledged and skipped.
+ */
+int
+worker_queue_next(Worker *w, WorkerJob *job, int block_ms)
+{
+	char		idle[16],
+				block[16];
+	const char *claim[] = {"XAUTOCLAIM", WORKER_STREAM, WORKER_GROUP, w->name, idle, "0-0", "COUNT", "1"};
+	const char *read[] = {"XREADGROUP", "GROUP", WORKER_GROUP, w->name, "COUNT", "1", "BLOCK", block,
+	"STREAMS", WORKER_STREAM, ">"};
+	redisReply *r,
+			   *e = NULL;
+	int			got;
+
+	snprintf(idle, sizeof(idle), "%d", w->claim_idle_ms);
+	snprintf(block, sizeof(block), "%d", block_ms);
+	r = command(w, 8, claim);
+	if (!r || r->type == REDIS_REPLY_ERROR)
+	{
+		freeReplyObject(r);
+		return -1;
+	}
+	/* [next-cursor, [entries...], [deleted ids...]] */
+	if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element[1]->type == REDIS_REPLY_ARRAY &&
+		r->element[1]->elements > 0)
+		e = r->element[1]->element[0];
+	if (!e)
+	{
+		freeReplyObject(r);
+		r = command(w, 11, read);
+		if (!r || r->type == REDIS_REPLY_ERROR)
+		{
+			freeReplyObject(r);
+			return -1;
+		}
+		/* [[stream, [entries...]]] or nil on timeout */
+		if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->elements == 2 &&
+			r->element[0]->element[1]->elements > 0)
+			e = r->element[0]->element[1]->element[0];
+	}
+	if (!e)
+	{
+		freeReplyObject(r);
+		return 0;
+	}
+	memset(job, 0, sizeof(*job));
+	got = parse_entry(e, job);
+	freeReplyObject(r);
+	if (!got && job->id[0])
+	{
+		worker_queue_ack(w, job);
+		return 0;
+	}
+	return got;
+}
+
+/* Acknowledge a job: its outcome is recorded. */
+int
+worker_queue_ack(Worker *w, const WorkerJob *job)
+{
+	const char *argv[] = {"XACK", WORKER_STREAM, WORKER_GROUP, job->id};
+	redisReply *r = command(w, 4, argv);
+	int			ok = r && r->type == REDIS_REPLY_INTEGER;
+
+	freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+/* Set one progress counter of a run (best effort: status only). */
+void
+worker_queue_progress(Worker *w, const char *run_id, const char *name, long long value)
+{
+	char		key[64],
+				v[32];
+	const char *set[] = {"HSET", key, name, v};
+	const char *ttl[] = {"EXPIRE", key, PROGRESS_TTL};
+
+	snprintf(key, sizeof(key), "run:%s", run_id);
+	snprintf(v, sizeof(v), "%lld", value);
+	freeReplyObject(command(w, 4, set));
+	freeReplyObject(command(w, 3, ttl));
+}
