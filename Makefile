@@ -12,6 +12,10 @@
 #   make test            all of the above test targets (the README's test command)
 #   make bench           kernel and SQL throughput, per path, with baselines
 #   make demo            the main job on the embedded default
+#   make up              start the service on loopback (PostgreSQL with pg_pprl
+#                        and the migrations, Redis, file object store, API,
+#                        worker); the last line printed is SERVER=http://...
+#   make down            stop it and remove its state
 #
 # Every target works as root (CI) and as an ordinary user.
 
@@ -37,7 +41,7 @@ MATCH_SRCS := $(wildcard pg_pprl/src/match/*.c)
 SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all install installcheck check-core check-migrations check-api fuzz test bench demo clean
+.PHONY: all install installcheck check-core check-migrations check-api fuzz test bench demo up down clean
 
 all:
 	$(MAKE) -C pg_pprl
@@ -104,4 +108,11 @@ clean:
 	$(MAKE) -C pg_pprl clean
 	$(MAKE) -C pg_pprl/fuzz clean
 	$(MAKE) -C api clean
+	$(MAKE) -C sync clean
 	rm -rf build
+
+up: all
+	@scripts/stack.sh up
+
+down:
+	@scripts/stack.sh down

@@ -11,7 +11,6 @@
 # listens on PPRL_PORT (default 8851, or a free port when that is taken).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-top=$(pwd)
 
 dir=${PPRL_STACK_DIR:-/tmp/pprl-stack-$(id -u)}
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# test-api.sh: black-box tests of build/pprl-api against a real PostgreSQL
-# (throwaway cluster with pg_pprl and the migrations) and the file object
-# store.  Covers startup failures (missing or doubled settings, database
-# unreachable: non-zero exit), the routes built so far and their status
-# codes, problem JSON, oversized headers, redacted logs and clean shutdown.
+# test-api.sh: black-box tests of build/pprl-api and build/pprl-worker
+# against a real PostgreSQL (throwaway cluster with pg_pprl and the
+# migrations), a real Redis and the file object store.  Covers startup
+# failures (missing or doubled settings, database unreachable: non-zero
+# exit), the project routes and their status codes, problem JSON,
+# oversized headers, redacted logs and clean shutdown here; uploads, runs
+# and results through scripts/test_service.py; then a streamed upload of
+# PPRL_BIG_UPLOAD_MB (default 2048) with the server's RSS measured.
 # Prints "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,13 +16,17 @@ cd "$(dirname "$0")/.."
 
 tmp=$(mktemp -d /tmp/pprl-apitest.XXXXXX)
 api_pid=
+worker_pid=
 cleanup() {
 	[ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null || true
+	[ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null || true
+	scripts/redistmp.sh stop "$tmp/redis"
 	scripts/pgtmp.sh stop "$tmp/cluster"
-	rm -rf "$tmp"
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
 start_cluster "$tmp"
+eval "export $(scripts/redistmp.sh start "$tmp/redis")"
 PGDATABASE=postgres migrations/migrate.sh >/dev/null
 dburl="host=$PGHOST port=$PGPORT user=postgres dbname=postgres"
 port=$((20000 + RANDOM % 20000))
@@ -40,9 +47,16 @@ check "password never logged" bash -c "! grep -q hunter2 $tmp/e3.log"
 check "bad number setting exits non-zero" \
 	bash -c "! env -i DATABASE_URL='$dburl' PPRL_API_THREADS=many OBJECT_STORE_URL=file://$tmp/o build/pprl-api 2>/dev/null"
 
+check "unparsable REDIS_URL exits non-zero" \
+	bash -c "! env -i DATABASE_URL='$dburl' REDIS_URL=http://x OBJECT_STORE_URL=file://$tmp/o build/pprl-api 2>/dev/null"
+
 env -i PATH="$PATH" DATABASE_URL_FILE="$tmp/dburl" OBJECT_STORE_URL="file://$tmp/objects" \
-	PPRL_API_LISTEN="127.0.0.1:$port" PPRL_MAX_HEADER_BYTES=8192 build/pprl-api 2>"$tmp/api.log" &
+	REDIS_URL="$REDIS_URL" PPRL_API_LISTEN="127.0.0.1:$port" PPRL_MAX_HEADER_BYTES=8192 \
+	build/pprl-api 2>"$tmp/api.log" &
 api_pid=$!
+env -i PATH="$PATH" DATABASE_URL="$dburl" OBJECT_STORE_URL="file://$tmp/objects" \
+	REDIS_URL="$REDIS_URL" build/pprl-worker 2>"$tmp/worker.log" &
+worker_pid=$!
 for _ in $(seq 1 50); do curl -s -o /dev/null "$base/healthz" && break; sleep 0.1; done
 
 # status code and body of a request
@@ -102,9 +116,30 @@ check "delete 204" test "$(req -X DELETE -H "Authorization: $result" "$base/api/
 check "deleted project is 403" test "$(req -H "Authorization: $result" "$base/api/v1/projects/$pid")" = 403
 check "its partitions are gone" test "$(PGDATABASE=postgres "$PSQL" -X -At -c "SELECT count(*) FROM pg_class WHERE relname LIKE 'enc_${pid}%'")" = 0
 
-kill -TERM "$api_pid"
-check "SIGTERM stops cleanly" wait "$api_pid"
+# Uploads, runs and results, every route and status code.
+if python3 scripts/test_service.py "$base" "$(cd .. && pwd)/shared/data" "$tmp/objects"; then
+	check "service tests" true
+else
+	check "service tests" false
+fi
+check "/readyz 503 when Redis is down" bash -c "scripts/redistmp.sh stop $tmp/redis; test \$(curl -s -o /dev/null -w '%{http_code}' $base/readyz) = 503"
+
+# A big upload streamed through: the server's memory must stay flat.
+mb=${PPRL_BIG_UPLOAD_MB:-2048}
+scripts/redistmp.sh start "$tmp/redis" "$(cat "$tmp/redis/port")" >/dev/null
+check "/readyz 200 once Redis is back" bash -c "sleep 0.5; test \$(curl -s -o /dev/null -w '%{http_code}' $base/readyz) = 200"
+if python3 scripts/test_big_upload.py "$base" "$mb" "$api_pid"; then
+	check "big upload with flat memory" true
+else
+	check "big upload with flat memory" false
+fi
+
+kill -TERM "$api_pid" "$worker_pid"
+check "SIGTERM stops the API cleanly" wait "$api_pid"
+check "SIGTERM stops the worker cleanly" wait "$worker_pid"
 api_pid=
+worker_pid=
 check "stop is logged" grep -q '"msg":"stopping"' "$tmp/api.log"
+check "worker stop is logged" grep -q '"msg":"stopping"' "$tmp/worker.log"
 
 summary api

@@ -11,6 +11,21 @@
 #include "api_metrics.h"
 #include "api_problem.h"
 
+/* The mark of a connection whose response must say it closes. */
+static int	closing;
+
+/*
+ * Say "Connection: close" in this connection's response.  Uploads use it:
+ * civetweb does not keep a connection alive after some long request bodies,
+ * and a client told so opens a new connection for its next request instead
+ * of finding the old one closed.
+ */
+void
+api_http_closing(struct mg_connection *c)
+{
+	mg_set_user_connection_data(c, &closing);
+}
+
 /* Reason phrase for a status line. */
 static const char *
 reason(int status)
@@ -27,7 +42,8 @@ api_send_body(struct mg_connection *c, const char *route, int status, const char
 	size_t		len = body ? strlen(body) : 0;
 
 	mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			  "Cache-Control: no-store\r\n\r\n", status, reason(status), ctype, len);
+			  "Cache-Control: no-store\r\n%s\r\n", status, reason(status), ctype, len,
+			  mg_get_user_connection_data(c) == &closing ? "Connection: close\r\n" : "");
 	if (len)
 		mg_write(c, body, len);
 	api_metrics_request(route, status);

@@ -15,6 +15,7 @@ extern int	api_send_body(struct mg_connection *c, const char *route, int status,
 extern int	api_send_json(struct mg_connection *c, const char *route, int status, json_t *o);
 extern int	api_send_problem(struct mg_connection *c, const char *route, int status,
 							 const char *detail);
+extern void api_http_closing(struct mg_connection *c);
 extern json_t *api_read_json(struct mg_connection *c, size_t max, int *status,
 							 char *err, size_t errlen);
 

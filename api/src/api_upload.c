@@ -389,6 +389,7 @@ api_upload(struct mg_connection *c, ApiCtx *ctx, const char *pid, int binary)
 	memset(&u, 0, sizeof(u));
 	u.ctx = ctx;
 	u.pid = pid;
+	api_http_closing(c);
 	if (strcmp(ri->request_method, "POST") != 0)
 		return api_send_problem(c, route, 405, "use POST");
 	if (!auth)
