@@ -77,6 +77,8 @@ echo "oversized headers: HTTP $code"
 check "oversized headers refused" test "$code" -ge 400 -o "$code" = 000
 check "still serving after that" test "$(req "$base/healthz")" = 200
 check "metrics count requests" bash -c "curl -s $base/metrics | grep -q 'pprl_http_requests_total{route=\"/healthz\",status=\"200\"}'"
+check "X-Request-Id echoed" bash -c "curl -si -H 'X-Request-Id: req-42' $base/healthz | grep -qi '^X-Request-Id: req-42'"
+check "request logged with its id" bash -c "sleep 0.2; grep -q '\"request_id\":\"req-42\".*\"msg\":\"request\"' $tmp/api.log"
 check "structured log lines" bash -c "head -1 $tmp/api.log | grep -q '^{.*\"msg\":\"configuration\"'"
 # Projects: create, list, describe, delete; tokens and status codes.
 json() { python3 -c "import json,sys; d=json.load(open('$tmp/body')); print($1)"; }
@@ -140,6 +142,7 @@ check "SIGTERM stops the worker cleanly" wait "$worker_pid"
 api_pid=
 worker_pid=
 check "stop is logged" grep -q '"msg":"stopping"' "$tmp/api.log"
+check "no token in the logs" bash -c "! grep -q '$result' $tmp/api.log $tmp/worker.log"
 check "worker stop is logged" grep -q '"msg":"stopping"' "$tmp/worker.log"
 
 summary api

@@ -16,6 +16,9 @@ extern int	api_send_json(struct mg_connection *c, const char *route, int status,
 extern int	api_send_problem(struct mg_connection *c, const char *route, int status,
 							 const char *detail);
 extern void api_http_closing(struct mg_connection *c);
+extern void api_http_log(struct mg_connection *c, const char *route, int status, const char *id);
+extern void api_send_head(struct mg_connection *c, const char *ctype, const char *length,
+						  char *id, size_t idlen);
 extern json_t *api_read_json(struct mg_connection *c, size_t max, int *status,
 							 char *err, size_t errlen);
 

@@ -14,7 +14,6 @@
 
 #include "api_auth.h"
 #include "api_http.h"
-#include "api_metrics.h"
 #include "api_runs.h"
 #include "api_token.h"
 
@@ -267,7 +266,8 @@ run_result(struct mg_connection *c, ApiCtx *ctx, PGconn *pg, PGresult *run, cons
 	const char *kind = strcmp(rtype, "permutations") != 0 ? rtype
 		: role == API_ROLE_RECEIPT ? "permutation" : "mask";
 	char		idx[16],
-				err[256];
+				err[256],
+				id[80];
 	const char *p[3] = {rid, kind, idx};
 	PGresult   *r;
 	int			ok;
@@ -285,11 +285,11 @@ run_result(struct mg_connection *c, ApiCtx *ctx, PGconn *pg, PGresult *run, cons
 		PQclear(r);
 		return api_send_problem(c, route, 500, "the run's result is missing");
 	}
-	mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %s\r\n"
-			  "Cache-Control: no-store\r\n\r\n", PQgetvalue(r, 0, 1));
+	api_send_head(c, "application/json", PQgetvalue(r, 0, 1), id, sizeof(id));
 	ok = store_get(ctx->store, PQgetvalue(r, 0, 0), send_chunk, c, err, sizeof(err)) == 0;
 	PQclear(r);
-	api_metrics_request(route, ok ? 200 : 500);
+	/* a failure here is mid-body: the client sees a short body and the log says why */
+	api_http_log(c, route, ok ? 200 : 500, id);
 	return 200;
 }
 
