@@ -118,6 +118,14 @@ check "delete 204" test "$(req -X DELETE -H "Authorization: $result" "$base/api/
 check "deleted project is 403" test "$(req -H "Authorization: $result" "$base/api/v1/projects/$pid")" = 403
 check "its partitions are gone" test "$(PGDATABASE=postgres "$PSQL" -X -At -c "SELECT count(*) FROM pg_class WHERE relname LIKE 'enc_${pid}%'")" = 0
 
+# Every path of the project's OpenAPI spec is routed (never a 404 here).
+for path in $(grep -E '^  /' docs/openapi.yaml | tr -d ' :'); do
+	p=${path//\{project_id\}/$(printf 'a%.0s' $(seq 48))}
+	p=${p//\{run_id\}/$(printf 'b%.0s' $(seq 48))}
+	check "spec path $path is routed" bash -c "test \$(curl -s -o /dev/null -w '%{http_code}' $base/api/v1$p) != 404"
+done
+check "spec names every route" test "$(grep -cE '^  /' docs/openapi.yaml)" = 11
+
 # Uploads, runs and results, every route and status code.
 if python3 scripts/test_service.py "$base" "$(cd .. && pwd)/shared/data" "$tmp/objects"; then
 	check "service tests" true
