@@ -11,7 +11,8 @@
 #   make fuzz            libFuzzer runs over the CLK parsers and the upload parser
 #   make test            all of the above test targets (the README's test command)
 #   make bench           kernel and SQL throughput, per path, with baselines
-#   make demo            the main job on the embedded default
+#   make demo            the main job on the embedded default, through the REST API
+#   make demo-sql        the same link straight in SQL
 #   make up              start the service on loopback (PostgreSQL with pg_pprl
 #                        and the migrations, Redis, file object store, API,
 #                        worker); the last line printed is SERVER=http://...
@@ -41,7 +42,7 @@ MATCH_SRCS := $(wildcard pg_pprl/src/match/*.c)
 SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all install installcheck check-core check-migrations check-api fuzz test bench demo up down clean
+.PHONY: all install installcheck check-core check-migrations check-api fuzz test bench demo demo-sql up down clean
 
 all:
 	$(MAKE) -C pg_pprl
@@ -103,6 +104,9 @@ bench: all
 
 demo: all
 	scripts/demo.sh
+
+demo-sql: all
+	scripts/demo.sh sql
 
 clean:
 	$(MAKE) -C pg_pprl clean
