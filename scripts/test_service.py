@@ -148,6 +148,9 @@ pid = p["project_id"]
 s, r, _ = upload_json(p, 0, {"clks": clks_a})
 check("clks upload 201", s == 201 and r["message"] == "Updated" and len(r["receipt_token"]) == 48)
 check("clks rows imported", rows(p, 0) == len(clks_a))
+check("the upload's commit WAL position recorded", sql(
+    "SELECT count(*) FROM uploads u JOIN dataproviders d USING (dp_id) WHERE d.project_id = '%s' "
+    "AND u.commit_lsn IS NOT NULL AND u.state = 'ready'" % p["project_id"]) == "1")
 check("unblocked rows get block {1}", sql("SELECT count(*) FROM enc_%s_0 WHERE blocks = '{1}'" % pid)
       == str(len(clks_a)))
 body = json.dumps({"clks": clks_a}).encode()
@@ -222,6 +225,10 @@ check("unknown run 403", s == 403)
 for bad in ({"threshold": 0}, {"threshold": 1.5}, {"threshold": "0.8"}, {}, {"threshold": 0.8, "name": 3}):
     s, r, _ = req("POST", "/projects/%s/runs" % pid, bad, {"Authorization": p["result_token"]})
     check("bad run body 400: %s" % json.dumps(bad), s == 400)
+s, r, _ = req("PUT", "/projects/%s/runs/%s" % (pid, rid), b"{}", {"Authorization": p["result_token"]})
+check("PUT on a run 405", s == 405)
+s, r, _ = req("DELETE", "/projects/%s/runs/%s/status" % (pid, rid), headers={"Authorization": p["result_token"]})
+check("DELETE on a run's status 405", s == 405)
 s, r, _ = req("DELETE", "/projects/%s/runs/%s" % (pid, rid), headers={"Authorization": p["result_token"]})
 check("run deleted 204", s == 204)
 s, r, _ = req("GET", "/projects/%s/runs/%s" % (pid, rid), headers={"Authorization": p["result_token"]})

@@ -327,7 +327,7 @@ run_routes(struct mg_connection *c, ApiCtx *ctx, PGconn *pg, const char *pid, co
 
 	if (*tail && strcmp(tail, "/status") != 0 && strcmp(tail, "/result") != 0)
 		return api_send_problem(c, "/projects/{pid}/runs/...", 404, "no such resource");
-	if (strcmp(m, *tail == '\0' ? (strcmp(m, "DELETE") == 0 ? "DELETE" : "GET") : "GET") != 0)
+	if (strcmp(m, "GET") != 0 && (*tail || strcmp(m, "DELETE") != 0))
 		return api_send_problem(c, route, 405, *tail ? "use GET" : "use GET or DELETE");
 	role = *tail ? api_auth_result_or_receipt(c, pg, pid, route, &dp_index)
 		: (api_auth_result(c, pg, pid, route) ? API_ROLE_RESULT : API_ROLE_NONE);

@@ -359,6 +359,9 @@ record(Upload *u, StoreWriter *w, const char *key, const char *receipt, uint64_t
 		store_remove_prefix(u->ctx->store, key, err, sizeof(err));
 		return fail(u, 503, "database commit failed");
 	}
+	/* the primary's WAL position after the commit: what a replica must have replayed */
+	PQclear(api_db_exec(u->pg, "UPDATE uploads SET commit_lsn = pg_current_wal_lsn() "
+						"WHERE receipt_token_sha256 = decode($1, 'hex')", 1, p + 2, PGRES_COMMAND_OK));
 	return 0;
 }
 
