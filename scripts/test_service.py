@@ -380,6 +380,7 @@ s, r, _ = upload_json(p9, 0, {"clks": b64(rand_clks(3, 4096, rng))})
 check("too large encodings: accepted as upstream", s == 201)
 s, r, _ = req("GET", "/projects/%s" % p9["project_id"], headers={"Authorization": p9["result_token"]})
 check("... and the project reports the error", r["error"] is True)
+check("... and none of its encodings is stored", rows(p9, 0) == 0)
 s, r, _ = req("POST", "/projects/%s/runs" % p9["project_id"], {"threshold": 0.9},
               {"Authorization": p9["result_token"]})
 check("no run on a project with errors 409", s == 409)

@@ -22,21 +22,18 @@ struct ApiQueue
 	RedisUrl	url;
 };
 
-/* Run one command; NULL on failure (the connection is then dropped). */
+/* Run one command; NULL when Redis fails or answers an error. */
 static redisReply *
 command(ApiQueue *q, int argc, const char **argv)
 {
-	redisReply *r;
+	redisReply *r = redis_url_command(&q->url, &q->rc, 2000, argc, argv);
 
-	if (!q->rc && !(q->rc = redis_url_connect(&q->url, 2000)))
+	if (r && r->type == REDIS_REPLY_ERROR)
+	{
+		freeReplyObject(r);
 		return NULL;
-	r = redisCommandArgv(q->rc, argc, argv, NULL);
-	if (r && r->type != REDIS_REPLY_ERROR)
-		return r;
-	freeReplyObject(r);
-	redisFree(q->rc);
-	q->rc = NULL;
-	return NULL;
+	}
+	return r;
 }
 
 /* Set up the queue (connects lazily; /readyz reports whether Redis answers). */

@@ -195,10 +195,7 @@ current_stage(ApiCtx *ctx, PGresult *r, const char *rid, const char *state)
 		stage = stages;
 	if (stage < 1 || stage > stages)
 		stage = 1;
-	o = json_pack("{s:i,s:s}", "number", stage,
-				  "description", stage_names[stage == 2 || stage == 3 ? stage : 1]);
-	if (stage == 3 && stages == 2)
-		json_object_set_new(o, "description", json_string(stage_names[2]));
+	o = json_pack("{s:i,s:s}", "number", stage, "description", stage_names[stage]);
 	if (stage == 1)
 	{
 		int			parties = atoi(PQgetvalue(r, 0, F_PARTIES)),

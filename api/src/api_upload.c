@@ -98,6 +98,17 @@ flush_pending(Upload *u)
 							 u->uses_blocking ? u->pn : -1) == 0 ? 0 : fail(u, 500, "import failed");
 }
 
+/*
+ * Whether the encodings are larger than the server accepts.  Such a JSON
+ * upload is still parsed to its end (and answered 201, as upstream), but
+ * none of its records is imported: it is recorded as an upload error.
+ */
+static int
+oversized(const Upload *u)
+{
+	return (int) u->nbytes > u->ctx->limits.max_encoding_size;
+}
+
 /* Sink: one encoding (JSON forms). */
 static int
 on_encoding(void *arg, uint64_t index, const uint8_t *clk, size_t nbytes)
@@ -112,6 +123,8 @@ on_encoding(void *arg, uint64_t index, const uint8_t *clk, size_t nbytes)
 	if (ensure_import(u, form == UPLOAD_FORM_ENCODINGS) != 0 || flush_pending(u) != 0)
 		return -1;
 	u->nbytes = nbytes;
+	if (oversized(u))
+		return 0;
 	if (form == UPLOAD_FORM_CLKNBLOCKS)
 	{
 		u->pending = 1;
@@ -135,6 +148,8 @@ on_block(void *arg, uint64_t index, const char *id, size_t len)
 	if (!u->uses_blocking)
 		return fail(u, 400, "this project does not use blocking: upload clks or encodings without blocks");
 	u->block_rows++;
+	if (oversized(u))
+		return 0;
 	if (upload_json_form(u->json) != UPLOAD_FORM_CLKNBLOCKS)
 		return ensure_import(u, 1) == 0 && api_import_block(u->im, index, id, len) == 0 ? 0
 			: fail(u, 500, "import failed");
@@ -302,8 +317,9 @@ finish_body(struct mg_connection *c, Upload *u, UploadBin *bin, uint64_t total)
 /*
  * Record the upload and commit: object first, then the transaction (so the
  * database never names a missing object).  An upload whose encodings are
- * larger than the server's maximum is recorded as an error (as upstream,
- * which accepts the body and fails its import): the party may upload again.
+ * larger than the server's maximum (none of them imported) is recorded as an
+ * error (as upstream, which accepts the body and fails its import): the
+ * party may upload again.
  */
 static int
 record(Upload *u, StoreWriter *w, const char *key, const char *receipt, uint64_t count)
@@ -314,7 +330,7 @@ record(Upload *u, StoreWriter *w, const char *key, const char *receipt, uint64_t
 				idx[16],
 				blocks[32],
 				msg[160] = "";
-	int			too_big = (int) u->nbytes > u->ctx->limits.max_encoding_size;
+	int			too_big = oversized(u);
 	const char *p[8] = {u->pid, idx, hex, key, size, cnt, blocks, too_big ? msg : NULL};
 	PGresult   *r;
 	char		err[256];
@@ -330,8 +346,6 @@ record(Upload *u, StoreWriter *w, const char *key, const char *receipt, uint64_t
 		return fail(u, status, err);
 	}
 	u->im = NULL;
-	if (too_big && !api_db_command(u->pg, "ROLLBACK; BEGIN"))
-		return fail(u, 503, "database error");
 	api_token_hash_hex(receipt, API_TOKEN_HEX, hex);
 	snprintf(idx, sizeof(idx), "%d", u->dp_index);
 	snprintf(cnt, sizeof(cnt), "%llu", (unsigned long long) count);

@@ -102,3 +102,24 @@ fail:
 		redisFree(rc);
 	return NULL;
 }
+
+/*
+ * One command on *rc, connecting first when there is no connection (so a
+ * restarted Redis is picked up on the next command).  Returns the reply,
+ * error replies included, or NULL after dropping a connection that failed.
+ */
+redisReply *
+redis_url_command(const RedisUrl *u, redisContext **rc, int timeout_ms, int argc, const char **argv)
+{
+	redisReply *r;
+
+	if (!*rc && !(*rc = redis_url_connect(u, timeout_ms)))
+		return NULL;
+	r = redisCommandArgv(*rc, argc, argv, NULL);
+	if (!r)
+	{
+		redisFree(*rc);
+		*rc = NULL;
+	}
+	return r;
+}

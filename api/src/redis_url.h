@@ -22,5 +22,7 @@ typedef struct RedisUrl
 
 extern int	redis_url_parse(const char *url, RedisUrl *u, char *err, size_t errlen);
 extern redisContext *redis_url_connect(const RedisUrl *u, int timeout_ms);
+extern redisReply *redis_url_command(const RedisUrl *u, redisContext **rc, int timeout_ms,
+									 int argc, const char **argv);
 
 #endif							/* REDIS_URL_H */

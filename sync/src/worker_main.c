@@ -84,6 +84,7 @@ main(void)
 	char		err[512],
 				name[128];
 	struct sigaction sa;
+	int			db_wait;
 
 	memset(&w, 0, sizeof(w));
 	memset(&sa, 0, sizeof(sa));
@@ -111,8 +112,9 @@ main(void)
 	w.name = name;
 	w.read_url = settings[S_DATABASE_URL].value;
 	w.primary_url = settings[S_PRIMARY_URL].value[0] ? settings[S_PRIMARY_URL].value : w.read_url;
-	w.read = connect_or_die(w.read_url, (int) api_setting_int(&settings[S_DB_WAIT], 3600), "database");
-	w.primary = connect_or_die(w.primary_url, (int) api_setting_int(&settings[S_DB_WAIT], 3600), "primary");
+	db_wait = (int) api_setting_int(&settings[S_DB_WAIT], 3600);
+	w.read = connect_or_die(w.read_url, db_wait, "database");
+	w.primary = connect_or_die(w.primary_url, db_wait, "primary");
 	for (int i = 0; worker_queue_setup(&w) != 0; i++)
 	{
 		if (i >= 30 || worker_stopping)

@@ -20,17 +20,7 @@
 static redisReply *
 command(Worker *w, int argc, const char **argv)
 {
-	redisReply *r;
-
-	if (!w->redis && !(w->redis = redis_url_connect(&w->redis_url, 10000)))
-		return NULL;
-	r = redisCommandArgv(w->redis, argc, argv, NULL);
-	if (!r)
-	{
-		redisFree(w->redis);
-		w->redis = NULL;
-	}
-	return r;
+	return redis_url_command(&w->redis_url, &w->redis, 10000, argc, argv);
 }
 
 /* Create the consumer group (an existing one is fine); 0 on success. */
