@@ -8,6 +8,7 @@
 #                        (ASan/UBSan; kernels under valgrind too)
 #   make check-migrations  the service schema's migration runner on a throwaway cluster
 #   make check-api       the REST server: unit tests (ASan/UBSan), then black-box tests
+#   make check-s3        the S3 object store and the API on it, against radosgw
 #   make fuzz            libFuzzer runs over the CLK parsers and the upload parser
 #   make test            all of the above test targets (the README's test command)
 #   make bench           kernel and SQL throughput, per path, with baselines
@@ -42,7 +43,7 @@ MATCH_SRCS := $(wildcard pg_pprl/src/match/*.c)
 SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all install installcheck check-core check-migrations check-api fuzz test bench demo demo-sql up down clean
+.PHONY: all install installcheck check-core check-migrations check-api check-s3 fuzz test bench demo demo-sql up down clean
 
 all:
 	$(MAKE) -C pg_pprl
@@ -91,13 +92,17 @@ check-api:
 	$(MAKE) -C api all
 	scripts/test-api.sh
 
+check-s3: all
+	$(MAKE) -C api ../build/store_test
+	scripts/test-s3.sh
+
 fuzz:
 	$(MAKE) -C pg_pprl/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 	$(MAKE) -C api fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 
 # The closing line counts the suites above, each of which stops the run on failure.
-test: check-core installcheck check-migrations check-api fuzz
-	@echo "test: 7 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, api units and black-box, fuzz)"
+test: check-core installcheck check-migrations check-api check-s3 fuzz
+	@echo "test: 8 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, api units and black-box, S3 store and API on S3, fuzz)"
 
 bench: all
 	scripts/bench.sh

@@ -13,6 +13,7 @@ PACKAGES=(
 	clang libclang-rt-14-dev llvm valgrind
 	libssl-dev libjansson-dev libcivetweb-dev libpq-dev libhiredis-dev redis-server
 	libcurl4-openssl-dev curl python3
+	ceph-mon ceph-mgr ceph-osd radosgw
 	util-linux
 )
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # test-api.sh: black-box tests of build/pprl-api and build/pprl-worker
 # against a real PostgreSQL (throwaway cluster with pg_pprl and the
-# migrations), a real Redis and the file object store.  Covers startup
+# migrations), a real Redis and the file object store, or with
+# OBJECT_STORE=s3 a real S3 (radosgw from scripts/rgwtmp.sh).  Covers startup
 # failures (missing or doubled settings, database unreachable: non-zero
 # exit), the project routes and their status codes, problem JSON,
 # oversized headers, redacted logs and clean shutdown here; uploads, runs
 # and results through scripts/test_service.py; then a streamed upload of
-# PPRL_BIG_UPLOAD_MB (default 2048) with the server's RSS measured.
+# PPRL_BIG_UPLOAD_MB (default 2048; 256 on S3, whose test store lives in
+# RAM) with the server's RSS measured.
 # Prints "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,7 @@ cleanup() {
 	[ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null || true
 	[ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null || true
 	scripts/redistmp.sh stop "$tmp/redis"
+	scripts/rgwtmp.sh stop "$tmp/rgw"
 	scripts/pgtmp.sh stop "$tmp/cluster"
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
 }
@@ -28,6 +31,24 @@ trap cleanup EXIT
 start_cluster "$tmp"
 eval "export $(scripts/redistmp.sh start "$tmp/redis")"
 PGDATABASE=postgres migrations/migrate.sh >/dev/null
+# The object store's settings, passed to every daemon and to pprl-store.
+if [ "${OBJECT_STORE:-file}" = s3 ]; then
+	scripts/rgwtmp.sh start "$tmp/rgw" >/dev/null
+	set -a
+	# shellcheck disable=SC1091
+	. "$tmp/rgw/s3.env"
+	set +a
+	export OBJECT_STORE_URL=s3://$S3_BUCKET/service
+	store_env=(OBJECT_STORE_URL="$OBJECT_STORE_URL" S3_ENDPOINT="$S3_ENDPOINT" S3_REGION="$S3_REGION"
+		S3_ACCESS_KEY_ID="$S3_ACCESS_KEY_ID" S3_SECRET_ACCESS_KEY_FILE="$tmp/rgw/secret")
+	(umask 077 && printf '%s\n' "$S3_SECRET_ACCESS_KEY" >"$tmp/rgw/secret")
+	big_default=256
+else
+	export OBJECT_STORE_URL=file://$tmp/objects
+	store_env=(OBJECT_STORE_URL="$OBJECT_STORE_URL")
+	big_default=2048
+fi
+echo "object store: $OBJECT_STORE_URL"
 dburl="host=$PGHOST port=$PGPORT user=postgres dbname=postgres"
 port=$((20000 + RANDOM % 20000))
 base=http://127.0.0.1:$port
@@ -50,11 +71,11 @@ check "bad number setting exits non-zero" \
 check "unparsable REDIS_URL exits non-zero" \
 	bash -c "! env -i DATABASE_URL='$dburl' REDIS_URL=http://x OBJECT_STORE_URL=file://$tmp/o build/pprl-api 2>/dev/null"
 
-env -i PATH="$PATH" DATABASE_URL_FILE="$tmp/dburl" OBJECT_STORE_URL="file://$tmp/objects" \
+env -i PATH="$PATH" DATABASE_URL_FILE="$tmp/dburl" "${store_env[@]}" \
 	REDIS_URL="$REDIS_URL" PPRL_API_LISTEN="127.0.0.1:$port" PPRL_MAX_HEADER_BYTES=8192 \
 	build/pprl-api 2>"$tmp/api.log" &
 api_pid=$!
-env -i PATH="$PATH" DATABASE_URL="$dburl" OBJECT_STORE_URL="file://$tmp/objects" \
+env -i PATH="$PATH" DATABASE_URL="$dburl" "${store_env[@]}" \
 	REDIS_URL="$REDIS_URL" build/pprl-worker 2>"$tmp/worker.log" &
 worker_pid=$!
 for _ in $(seq 1 50); do curl -s -o /dev/null "$base/healthz" && break; sleep 0.1; done
@@ -127,15 +148,24 @@ done
 check "spec names every route" test "$(grep -cE '^  /' docs/openapi.yaml)" = 11
 
 # Uploads, runs and results, every route and status code.
-if python3 scripts/test_service.py "$base" "$(cd .. && pwd)/shared/data" "$tmp/objects"; then
+if python3 scripts/test_service.py "$base" "$(cd .. && pwd)/shared/data"; then
 	check "service tests" true
 else
 	check "service tests" false
 fi
+if [ "${OBJECT_STORE:-file}" = s3 ]; then
+	scripts/rgwtmp.sh pause "$tmp/rgw"
+	check "/readyz 503 when the object store is down" test "$(req "$base/readyz")" = 503
+	check "/readyz names the object store" grep -q 'object store unreachable' "$tmp/body"
+	scripts/rgwtmp.sh resume "$tmp/rgw"
+	check "/readyz 200 once it is back" test "$(req "$base/readyz")" = 200
+	check "an s3:// store without keys exits non-zero" bash -c "! env -i DATABASE_URL='$dburl' REDIS_URL=$REDIS_URL OBJECT_STORE_URL=s3://pprl build/pprl-api 2>$tmp/e5.log"
+	check "and says which keys" grep -q 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set' "$tmp/e5.log"
+fi
 check "/readyz 503 when Redis is down" bash -c "scripts/redistmp.sh stop $tmp/redis; test \$(curl -s -o /dev/null -w '%{http_code}' $base/readyz) = 503"
 
 # A big upload streamed through: the server's memory must stay flat.
-mb=${PPRL_BIG_UPLOAD_MB:-2048}
+mb=${PPRL_BIG_UPLOAD_MB:-$big_default}
 scripts/redistmp.sh start "$tmp/redis" "$(cat "$tmp/redis/port")" >/dev/null
 check "/readyz 200 once Redis is back" bash -c "sleep 0.5; test \$(curl -s -o /dev/null -w '%{http_code}' $base/readyz) = 200"
 if python3 scripts/test_big_upload.py "$base" "$mb" "$api_pid"; then
@@ -151,6 +181,10 @@ api_pid=
 worker_pid=
 check "stop is logged" grep -q '"msg":"stopping"' "$tmp/api.log"
 check "no token in the logs" bash -c "! grep -q '$result' $tmp/api.log $tmp/worker.log"
+if [ "${OBJECT_STORE:-file}" = s3 ]; then
+	check "no S3 secret in the logs" bash -c "! grep -qF '$S3_SECRET_ACCESS_KEY' $tmp/api.log $tmp/worker.log"
+	check "the secret is logged redacted" grep -q '"S3_SECRET_ACCESS_KEY":"<redacted' "$tmp/api.log"
+fi
 check "worker stop is logged" grep -q '"msg":"stopping"' "$tmp/worker.log"
 
-summary api
+summary "api (${OBJECT_STORE:-file} store)"

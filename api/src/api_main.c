@@ -17,18 +17,18 @@
 #include "api_db.h"
 #include "api_server.h"
 #include "api_settings.h"
-#include "store.h"
+#include "store_settings.h"
 
 enum
 {
-	S_LISTEN, S_DATABASE_URL, S_OBJECT_STORE_URL, S_REDIS_URL, S_THREADS, S_POOL, S_DB_WAIT,
-	S_MAX_HEADER, S_MAX_BODY, S_MAX_RECORDS, S_MIN_SIZE, S_MAX_SIZE, S_MAX_UPLOADS, S_COUNT
+	S_LISTEN, S_DATABASE_URL, S_REDIS_URL, S_THREADS, S_POOL, S_DB_WAIT,
+	S_MAX_HEADER, S_MAX_BODY, S_MAX_RECORDS, S_MIN_SIZE, S_MAX_SIZE, S_MAX_UPLOADS, S_STORE,
+	S_COUNT = S_STORE + STORE_SETTING_COUNT
 };
 
 static ApiSetting settings[S_COUNT] = {
 	{"PPRL_API_LISTEN", "127.0.0.1:8851", 0, NULL},
 	{"DATABASE_URL", NULL, 0, NULL},
-	{"OBJECT_STORE_URL", NULL, 0, NULL},
 	{"REDIS_URL", NULL, 0, NULL},
 	{"PPRL_API_THREADS", "16", 0, NULL},
 	{"PPRL_DB_POOL", "4", 0, NULL},
@@ -39,6 +39,7 @@ static ApiSetting settings[S_COUNT] = {
 	{"PPRL_MIN_ENCODING_SIZE", "1", 0, NULL},	/* bytes, as upstream's defaults */
 	{"PPRL_MAX_ENCODING_SIZE", "1024", 0, NULL},
 	{"PPRL_MAX_UPLOADS", "8", 0, NULL},
+	STORE_SETTING_ROWS
 };
 
 /* Start, serve until a termination signal, stop. */
@@ -53,6 +54,7 @@ main(void)
 	ApiQueue   *queue;
 	ApiServer  *server;
 	ApiServerConfig cfg;
+	StoreOptions so;
 
 	/* Block the signals before any thread starts; main waits for them. */
 	sigemptyset(&sigs);
@@ -78,7 +80,8 @@ main(void)
 					 (int) api_setting_int(&settings[S_DB_WAIT], 3600), err, sizeof(err));
 	if (!db)
 		api_die("database", err);
-	store = store_open(settings[S_OBJECT_STORE_URL].value, err, sizeof(err));
+	store_options_from_settings(&settings[S_STORE], &so);
+	store = store_open(&so, err, sizeof(err));
 	if (!store)
 		api_die("object store", err);
 	cfg.listen = settings[S_LISTEN].value;

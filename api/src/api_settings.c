@@ -37,9 +37,12 @@ api_die(const char *msg, const char *detail)
 	exit(1);
 }
 
-/* Resolve every setting or die; log them all, secrets redacted. */
+/*
+ * Resolve every setting or die; log them all, secrets redacted, unless
+ * quiet (command-line tools keep stderr for their own messages).
+ */
 void
-api_settings_load(ApiSetting *settings, int n)
+api_settings_resolve(ApiSetting *settings, int n, int quiet)
 {
 	json_t	   *logged = json_object();
 	char		err[256],
@@ -60,7 +63,17 @@ api_settings_load(ApiSetting *settings, int n)
 		json_object_set_new(logged, settings[i].name,
 							json_string(strchr(desc, '=') ? strchr(desc, '=') + 1 : desc));
 	}
-	api_log("info", "configuration", json_pack("{s:o}", "settings", logged));
+	if (quiet)
+		json_decref(logged);
+	else
+		api_log("info", "configuration", json_pack("{s:o}", "settings", logged));
+}
+
+/* Resolve every setting or die, and log them (daemons). */
+void
+api_settings_load(ApiSetting *settings, int n)
+{
+	api_settings_resolve(settings, n, 0);
 }
 
 /* A positive integer setting up to max, or die naming it. */

@@ -21,6 +21,7 @@ typedef struct ApiSetting
 extern void api_log(const char *level, const char *msg, json_t *fields);
 extern void api_die(const char *msg, const char *detail);
 extern void api_settings_load(ApiSetting *settings, int n);
+extern void api_settings_resolve(ApiSetting *settings, int n, int quiet);
 extern long long api_setting_int(const ApiSetting *s, long long max);
 extern void api_settings_free(ApiSetting *settings, int n);
 

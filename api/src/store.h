@@ -4,7 +4,8 @@
  *	  through as they stream in (put_begin / put_write / put_commit, or
  *	  put_abort so that nothing is stored), objects are read back in chunks,
  *	  and a project's objects are removed by key prefix.  Backends: the local
- *	  filesystem (file:///path, the embedded default) now; S3 next.
+ *	  filesystem (file:///path, the embedded default) and S3
+ *	  (s3://bucket[/prefix], store_s3.c).
  */
 #ifndef STORE_H
 #define STORE_H
@@ -14,8 +15,25 @@
 typedef struct ObjectStore ObjectStore;
 typedef struct StoreWriter StoreWriter;
 typedef int (*StoreChunkFn) (void *arg, const void *data, size_t len);
+typedef int (*StoreListFn) (void *arg, const char *key, unsigned long long size);
 
-extern ObjectStore *store_open(const char *url, char *err, size_t errlen);
+/* Where the objects live; the s3_* fields matter for s3:// URLs only. */
+typedef struct StoreOptions
+{
+	const char *url;			/* file:///path or s3://bucket[/prefix] */
+	const char *s3_endpoint;	/* http[s]://host[:port]; "" = AWS */
+	const char *s3_region;
+	const char *s3_access_key;
+	const char *s3_secret_key;
+	const char *s3_session_token;
+	const char *s3_addressing;	/* "path", "virtual" or "auto" */
+	int			s3_attempts;	/* tries per request */
+	int			s3_backoff_ms;	/* first retry delay */
+	size_t		s3_part_bytes;	/* multipart part size (>= 5 MiB) */
+} StoreOptions;
+
+extern ObjectStore *store_open(const StoreOptions *opts, char *err, size_t errlen);
+extern ObjectStore *store_open_url(const char *url, char *err, size_t errlen);
 extern void store_close(ObjectStore *s);
 extern int	store_key_valid(const char *key);
 extern StoreWriter *store_put_begin(ObjectStore *s, const char *key, char *err, size_t errlen);
@@ -24,6 +42,8 @@ extern int	store_put_commit(StoreWriter *w, char *err, size_t errlen);
 extern void store_put_abort(StoreWriter *w);
 extern int	store_get(ObjectStore *s, const char *key, StoreChunkFn fn, void *arg,
 					  char *err, size_t errlen);
+extern int	store_list(ObjectStore *s, const char *prefix, StoreListFn fn, void *arg,
+					   char *err, size_t errlen);
 extern int	store_remove_prefix(ObjectStore *s, const char *prefix, char *err, size_t errlen);
 extern int	store_ping(ObjectStore *s, char *err, size_t errlen);
 

@@ -11,6 +11,7 @@
  */
 #define _XOPEN_SOURCE 700
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -22,54 +23,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store_impl.h"
 
 #define CHUNK 65536
-#define KEY_MAX 512
 
-struct ObjectStore
+typedef struct FileStore
 {
 	char	   *root;
-};
+} FileStore;
 
-struct StoreWriter
+typedef struct FileWriter
 {
 	int			fd;
 	char	   *tmp;
 	char	   *final;
 	bool		failed;
 	int			err;
-};
-
-/* Whether a key is safe: [A-Za-z0-9._-] segments separated by '/', no "..". */
-int
-store_key_valid(const char *key)
-{
-	size_t		n = strlen(key);
-
-	if (n == 0 || n > KEY_MAX || key[0] == '/' || key[n - 1] == '/')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-	{
-		char		c = key[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '.' || c == '_' || c == '-' || c == '/'))
-			return 0;
-		if (c == '/' && key[i + 1] == '/')
-			return 0;
-	}
-	/* No segment may be "." or "..". */
-	for (const char *p = key; p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL)
-		if ((p[0] == '.' && (p[1] == '/' || p[1] == '\0')) ||
-			(p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == '\0')))
-			return 0;
-	return 1;
-}
+} FileWriter;
 
 /* root + "/" + key, malloc'ed. */
 static char *
-path_of(const ObjectStore *s, const char *key)
+path_of(const FileStore *s, const char *key)
 {
 	size_t		n = strlen(s->root) + strlen(key) + 2;
 	char	   *p = malloc(n);
@@ -97,10 +71,11 @@ make_parents(char *path)
 }
 
 /* Open the store named by a file:///absolute/path URL, creating the root. */
-ObjectStore *
-store_open(const char *url, char *err, size_t errlen)
+static void *
+file_open(const StoreOptions *opts, char *err, size_t errlen)
 {
-	ObjectStore *s;
+	FileStore  *s;
+	const char *url = opts->url;
 	const char *path;
 
 	if (strncmp(url, "file://", 7) != 0 || url[7] != '/')
@@ -109,7 +84,7 @@ store_open(const char *url, char *err, size_t errlen)
 		return NULL;
 	}
 	path = url + 7;
-	s = calloc(1, sizeof(ObjectStore));
+	s = calloc(1, sizeof(FileStore));
 	if (!s || !(s->root = strdup(path)))
 	{
 		free(s);
@@ -119,36 +94,33 @@ store_open(const char *url, char *err, size_t errlen)
 	if (mkdir(s->root, 0750) != 0 && errno != EEXIST)
 	{
 		snprintf(err, errlen, "cannot create object store root %s: %s", s->root, strerror(errno));
-		store_close(s);
+		free(s->root);
+		free(s);
 		return NULL;
 	}
 	return s;
 }
 
 /* Close a store. */
-void
-store_close(ObjectStore *s)
+static void
+file_close(void *impl)
 {
-	if (!s)
-		return;
+	FileStore  *s = impl;
+
 	free(s->root);
 	free(s);
 }
 
 /* Start writing an object; nothing is visible until store_put_commit. */
-StoreWriter *
-store_put_begin(ObjectStore *s, const char *key, char *err, size_t errlen)
+static void *
+file_put_begin(void *impl, const char *key, char *err, size_t errlen)
 {
-	StoreWriter *w;
+	FileStore  *s = impl;
+	FileWriter *w;
 	unsigned char rnd[8];
 	size_t		n;
 
-	if (!store_key_valid(key))
-	{
-		snprintf(err, errlen, "invalid object key");
-		return NULL;
-	}
-	w = calloc(1, sizeof(StoreWriter));
+	w = calloc(1, sizeof(FileWriter));
 	if (!w || !(w->final = path_of(s, key)) || getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		goto oom;
 	n = strlen(w->final) + 32;
@@ -177,9 +149,10 @@ oom:
 }
 
 /* Append data to an object being written; -1 after any failure. */
-int
-store_put_write(StoreWriter *w, const void *data, size_t len)
+static int
+file_put_write(void *impl, const void *data, size_t len)
 {
+	FileWriter *w = impl;
 	const char *p = data;
 
 	while (len > 0 && !w->failed)
@@ -202,7 +175,7 @@ store_put_write(StoreWriter *w, const void *data, size_t len)
 
 /* Free a writer's memory. */
 static void
-writer_free(StoreWriter *w)
+writer_free(FileWriter *w)
 {
 	free(w->tmp);
 	free(w->final);
@@ -210,9 +183,10 @@ writer_free(StoreWriter *w)
 }
 
 /* Make the object visible, whole (fsync, then rename over the key). */
-int
-store_put_commit(StoreWriter *w, char *err, size_t errlen)
+static int
+file_put_commit(void *impl, char *err, size_t errlen)
 {
+	FileWriter *w = impl;
 	int			rc = 0;
 
 	if (w->failed || fsync(w->fd) != 0 || close(w->fd) != 0 || rename(w->tmp, w->final) != 0)
@@ -226,26 +200,29 @@ store_put_commit(StoreWriter *w, char *err, size_t errlen)
 }
 
 /* Abandon an object: nothing is stored, any previous version stays. */
-void
-store_put_abort(StoreWriter *w)
+static void
+file_put_abort(void *impl)
 {
+	FileWriter *w = impl;
+
 	close(w->fd);
 	unlink(w->tmp);
 	writer_free(w);
 }
 
 /* Read an object, handing it to fn in chunks; fn returning non-zero stops. */
-int
-store_get(ObjectStore *s, const char *key, StoreChunkFn fn, void *arg, char *err, size_t errlen)
+static int
+file_get(void *impl, const char *key, StoreChunkFn fn, void *arg, char *err, size_t errlen)
 {
+	FileStore  *s = impl;
 	char	   *path;
 	char	   *buf;
 	int			fd,
 				rc = 0;
 
-	if (!store_key_valid(key) || !(path = path_of(s, key)))
+	if (!(path = path_of(s, key)))
 	{
-		snprintf(err, errlen, "invalid object key");
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -292,45 +269,97 @@ remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(path);
 }
 
-/*
- * Remove every object under a folder-like prefix ("uploads/<pid>/", with
- * or without the final slash), or one object by its full key.
- */
-int
-store_remove_prefix(ObjectStore *s, const char *prefix, char *err, size_t errlen)
+/* List the files under path (key its name relative to the root), depth first. */
+static int
+walk(const char *path, const char *key, StoreListFn fn, void *arg, int depth)
 {
-	char		key[1024];
-	char	   *path;
-	size_t		n = strlen(prefix);
+	struct stat st;
+	DIR		   *d;
+	struct dirent *e;
+	int			rc = 0;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (S_ISREG(st.st_mode))
+		return fn(arg, key, (unsigned long long) st.st_size) != 0 ? 1 : 0;
+	if (!S_ISDIR(st.st_mode) || depth > 64 || !(d = opendir(path)))
+		return S_ISDIR(st.st_mode) && depth <= 64 ? -1 : 0;
+	while (rc == 0 && (e = readdir(d)))
+	{
+		size_t		pn = strlen(path) + strlen(e->d_name) + 2,
+					kn = strlen(key) + strlen(e->d_name) + 2;
+		char	   *p2,
+				   *k2;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		p2 = malloc(pn);
+		k2 = malloc(kn);
+		if (p2 && k2)
+		{
+			snprintf(p2, pn, "%s/%s", path, e->d_name);
+			snprintf(k2, kn, "%s/%s", key, e->d_name);
+			rc = walk(p2, k2, fn, arg, depth + 1);
+		}
+		else
+			rc = -1;
+		free(p2);
+		free(k2);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* List the object at key and everything under key + "/". */
+static int
+file_list(void *impl, const char *key, StoreListFn fn, void *arg, char *err, size_t errlen)
+{
+	FileStore  *s = impl;
+	char	   *path = path_of(s, key);
 	int			rc;
 
-	while (n > 0 && prefix[n - 1] == '/')
-		n--;
-	if (n == 0 || n >= sizeof(key))
+	if (!path)
 	{
-		snprintf(err, errlen, "invalid object key prefix");
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	memcpy(key, prefix, n);
-	key[n] = '\0';
-	if (!store_key_valid(key) || !(path = path_of(s, key)))
+	rc = walk(path, key, fn, arg, 0);
+	if (rc < 0)
+		snprintf(err, errlen, "cannot list objects under %s: %s", key, strerror(errno));
+	else if (rc > 0)
+		snprintf(err, errlen, "listing %s was stopped", key);
+	free(path);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Remove the object at key and everything under key + "/". */
+static int
+file_remove_prefix(void *impl, const char *key, char *err, size_t errlen)
+{
+	FileStore  *s = impl;
+	char	   *path;
+	int			rc;
+
+	if (!(path = path_of(s, key)))
 	{
-		snprintf(err, errlen, "invalid object key prefix");
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	rc = nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	if (rc != 0 && errno == ENOENT)
 		rc = 0;
 	if (rc != 0)
-		snprintf(err, errlen, "cannot remove objects under %s: %s", prefix, strerror(errno));
+		snprintf(err, errlen, "cannot remove objects under %s: %s", key, strerror(errno));
 	free(path);
 	return rc == 0 ? 0 : -1;
 }
 
 /* Whether the store can take writes now (for /readyz). */
-int
-store_ping(ObjectStore *s, char *err, size_t errlen)
+static int
+file_ping(void *impl, char *err, size_t errlen)
 {
+	FileStore  *s = impl;
+
 	if (access(s->root, W_OK | X_OK) != 0)
 	{
 		snprintf(err, errlen, "object store root %s is not writable: %s", s->root, strerror(errno));
@@ -338,3 +367,8 @@ store_ping(ObjectStore *s, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+const StoreOps store_file_ops = {
+	file_open, file_close, file_put_begin, file_put_write, file_put_commit, file_put_abort,
+	file_get, file_list, file_remove_prefix, file_ping
+};

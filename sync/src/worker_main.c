@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../api/src/api_settings.h"
+#include "../../api/src/store_settings.h"
 #include "worker.h"
 
 volatile sig_atomic_t worker_stopping = 0;
@@ -22,19 +23,19 @@ static PGcancel *volatile cancel_read = NULL;
 
 enum
 {
-	S_DATABASE_URL, S_PRIMARY_URL, S_REDIS_URL, S_OBJECT_STORE_URL, S_NAME, S_CLAIM_IDLE,
-	S_REPLAY_WAIT, S_DB_WAIT, S_COUNT
+	S_DATABASE_URL, S_PRIMARY_URL, S_REDIS_URL, S_NAME, S_CLAIM_IDLE,
+	S_REPLAY_WAIT, S_DB_WAIT, S_STORE, S_COUNT = S_STORE + STORE_SETTING_COUNT
 };
 
 static ApiSetting settings[S_COUNT] = {
 	{"DATABASE_URL", NULL, 0, NULL},	/* the replica beside this worker */
 	{"PRIMARY_URL", "", 0, NULL},	/* empty: DATABASE_URL is the primary */
 	{"REDIS_URL", NULL, 0, NULL},
-	{"OBJECT_STORE_URL", NULL, 0, NULL},
 	{"PPRL_WORKER_NAME", "", 0, NULL},	/* empty: host name and pid */
 	{"PPRL_CLAIM_IDLE_SECONDS", "300", 0, NULL},
 	{"PPRL_REPLAY_WAIT_SECONDS", "120", 0, NULL},
 	{"PPRL_DB_WAIT_SECONDS", "30", 0, NULL},
+	STORE_SETTING_ROWS
 };
 
 /* SIGTERM/SIGINT: stop taking jobs and cancel the query in flight. */
@@ -85,6 +86,7 @@ main(void)
 				name[128];
 	struct sigaction sa;
 	int			db_wait;
+	StoreOptions so;
 
 	memset(&w, 0, sizeof(w));
 	memset(&sa, 0, sizeof(sa));
@@ -98,7 +100,8 @@ main(void)
 	w.replay_wait_s = (int) api_setting_int(&settings[S_REPLAY_WAIT], 86400);
 	if (redis_url_parse(settings[S_REDIS_URL].value, &w.redis_url, err, sizeof(err)) != 0)
 		api_die("redis", err);
-	if (!(w.store = store_open(settings[S_OBJECT_STORE_URL].value, err, sizeof(err))))
+	store_options_from_settings(&settings[S_STORE], &so);
+	if (!(w.store = store_open(&so, err, sizeof(err))))
 		api_die("object store", err);
 	if (settings[S_NAME].value[0])
 		snprintf(name, sizeof(name), "%s", settings[S_NAME].value);

@@ -1,0 +1,22 @@
+/*
+ * store_settings.c
+ *	  StoreOptions from the resolved STORE_SETTING_ROWS (dies naming a
+ *	  setting out of range, as every startup error should).
+ */
+#include "store_settings.h"
+
+/* Fill o from the ten rows starting at rows (their values stay owned there). */
+void
+store_options_from_settings(const ApiSetting *rows, StoreOptions *o)
+{
+	o->url = rows[0].value;
+	o->s3_endpoint = rows[1].value;
+	o->s3_region = rows[2].value;
+	o->s3_access_key = rows[3].value;
+	o->s3_secret_key = rows[4].value;
+	o->s3_session_token = rows[5].value;
+	o->s3_addressing = rows[6].value;
+	o->s3_attempts = (int) api_setting_int(&rows[7], 100);
+	o->s3_backoff_ms = (int) api_setting_int(&rows[8], 60000);
+	o->s3_part_bytes = (size_t) api_setting_int(&rows[9], 5120) << 20;
+}
