@@ -2,7 +2,8 @@
 # stack.sh: the whole service on this machine, on loopback (make up / make down).
 #
 #   stack.sh up     PostgreSQL with pg_pprl and the migrations, Redis, the
-#                   object store (file:// by default), the API and the
+#                   object store (file:// by default; OBJECT_STORE=s3 starts
+#                   a single-node Ceph radosgw instead), the API and the
 #                   worker; waits for /readyz; last line SERVER=http://...
 #   stack.sh down   stop everything and remove its state
 #   stack.sh env    print the running stack's settings (for tests)
@@ -45,6 +46,22 @@ up() {
 	eval "export $pgenv"
 	PGDATABASE=postgres migrations/migrate.sh >/dev/null
 	scripts/redistmp.sh start "$dir/redis" >"$dir/redis.env"
+	local store_lines
+	case "${OBJECT_STORE:-file}" in
+	file) store_lines="OBJECT_STORE_URL=file://$dir/objects" ;;
+	s3)
+		scripts/rgwtmp.sh start "$dir/rgw" >/dev/null
+		# The secret goes to the daemons as a file (the NAME_FILE form).
+		(umask 077 && sed -n 's/^S3_SECRET_ACCESS_KEY=//p' "$dir/rgw/s3.env" >"$dir/rgw/secret")
+		store_lines=$(grep -v '^S3_SECRET_ACCESS_KEY=' "$dir/rgw/s3.env")
+		store_lines+=$'\n'"S3_SECRET_ACCESS_KEY_FILE=$dir/rgw/secret"
+		store_lines+=$'\n'"OBJECT_STORE_URL=s3://pprl/service"
+		;;
+	*)
+		echo "stack.sh: OBJECT_STORE must be file or s3" >&2
+		exit 2
+		;;
+	esac
 	local port
 	port=$(free_port "${PPRL_PORT:-8851}")
 	{
@@ -54,7 +71,7 @@ up() {
 		echo "PGDATABASE=postgres"
 		echo "DATABASE_URL=host=$PGHOST port=$PGPORT user=$PGUSER dbname=postgres"
 		cat "$dir/redis.env"
-		echo "OBJECT_STORE_URL=file://$dir/objects"
+		echo "$store_lines"
 		echo "PPRL_API_LISTEN=127.0.0.1:$port"
 		echo "SERVER=http://127.0.0.1:$port"
 	} >"$dir/stack.env"
@@ -90,6 +107,7 @@ down() {
 	done
 	[ -d "$dir/redis" ] && scripts/redistmp.sh stop "$dir/redis"
 	[ -d "$dir/pg" ] && scripts/pgtmp.sh stop "$dir/pg"
+	[ -d "$dir/rgw" ] && scripts/rgwtmp.sh stop "$dir/rgw"
 	rm -rf "$dir"
 	echo "stack down"
 }
