@@ -5,7 +5,9 @@
 # enforces SigV4 signatures, as a real S3 does.  Takes about 15 seconds.
 #
 #   rgwtmp.sh start DIR [PORT]   start it; creates a user with random keys
-#                                and the bucket "pprl"; prints S3_* lines
+#                                the bucket "pprl" and the role
+#                                "pprl-client" for temporary client
+#                                credentials; prints S3_* lines
 #                                (also left in DIR/s3.env)
 #   rgwtmp.sh stop DIR           stop every daemon (memstore: data is gone)
 #   rgwtmp.sh pause DIR | resume DIR
@@ -120,8 +122,14 @@ EOF
 	secret=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
 	radosgw-admin "${C[@]}" user create --uid=pprl --display-name=pprl \
 		--access-key="$access" --secret-key="$secret" >/dev/null
-	# The service's user may create roles and assume them (external uploads).
+	# The role the service assumes to give clients temporary credentials
+	# (external uploads, result downloads); each grant narrows it further
+	# with a session policy.
 	radosgw-admin "${C[@]}" caps add --uid=pprl --caps="roles=*" >/dev/null
+	radosgw-admin "${C[@]}" role create --role-name=pprl-client --path=/ \
+		--assume-role-policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/pprl"]},"Action":["sts:AssumeRole"]}]}' >/dev/null
+	radosgw-admin "${C[@]}" role-policy put --role-name=pprl-client --policy-name=objects \
+		--policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:GetObject","s3:AbortMultipartUpload","s3:ListMultipartUploadParts"],"Resource":["arn:aws:s3:::pprl/*"]}]}' >/dev/null
 	curl -sf -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" --user "$access:$secret" \
 		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "http://127.0.0.1:$port/pprl" >/dev/null
 	umask 077
@@ -131,6 +139,7 @@ S3_REGION=us-east-1
 S3_ACCESS_KEY_ID=$access
 S3_SECRET_ACCESS_KEY=$secret
 S3_BUCKET=pprl
+S3_STS_ROLE_ARN=arn:aws:iam:::role/pprl-client
 EOF
 	cat "$dir/s3.env"
 	;;

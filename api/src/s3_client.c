@@ -27,6 +27,9 @@ struct S3Client
 {
 	char	   *base;			/* URL before the key: scheme://host/bucket or scheme://bucket.host */
 	char	   *sigv4;			/* "aws:amz:<region>:s3" */
+	char	   *endpoint;		/* scheme://host[:port] */
+	char	   *region;
+	char	   *bucket;
 	char	   *access;
 	char	   *secret;
 	char	   *token_header;	/* "x-amz-security-token: ..." or NULL */
@@ -165,6 +168,11 @@ s3_client_new(const S3Config *cfg, char *err, size_t errlen)
 	if (!(c->sigv4 = malloc(n)))
 		goto oom;
 	snprintf(c->sigv4, n, "aws:amz:%s:s3", cfg->region);
+	if (!(c->endpoint = malloc(strlen(scheme) + strlen(auth) + 4)))
+		goto oom;
+	sprintf(c->endpoint, "%s://%s", scheme, auth);
+	if (!(c->region = strdup(cfg->region)) || !(c->bucket = strdup(cfg->bucket)))
+		goto oom;
 	if (!(c->access = strdup(cfg->access_key)) || !(c->secret = strdup(cfg->secret_key)))
 		goto oom;
 	if (cfg->session_token && cfg->session_token[0])
@@ -207,6 +215,9 @@ s3_client_free(S3Client *c)
 	}
 	free(c->base);
 	free(c->sigv4);
+	free(c->endpoint);
+	free(c->region);
+	free(c->bucket);
 	free(c->access);
 	if (c->secret)
 		memset(c->secret, 0, strlen(c->secret));
@@ -296,12 +307,25 @@ write_body(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* curl header callback: keep the ETag. */
+/* curl header callback: keep the ETag and the x-amz-meta-* headers. */
 static size_t
 read_header(char *line, size_t size, size_t nmemb, void *arg)
 {
 	Xfer	   *x = arg;
 	size_t		n = size * nmemb;
+
+	if (n > 11 && strncasecmp(line, "x-amz-meta-", 11) == 0)
+	{
+		size_t		have = strlen(x->r->meta),
+					len = n;
+
+		while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+			len--;
+		/* a header that does not fit whole is left out, never cut */
+		if (have + len - 11 + 2 <= sizeof(x->r->meta))
+			snprintf(x->r->meta + have, sizeof(x->r->meta) - have, "%.*s\n",
+					 (int) (len - 11), line + 11);
+	}
 
 	if (n > 5 && strncasecmp(line, "etag:", 5) == 0)
 	{
@@ -333,11 +357,13 @@ body_sha256(const S3Request *r, char hex[65])
 static char *
 request_url(const S3Client *c, const S3Request *r)
 {
-	char	   *key = s3_escape(r->key ? r->key : "", 1);
+	char	   *key;
 	size_t		n;
 	char	   *url;
 
-	if (!key)
+	if (r->url)
+		return strdup(r->url);
+	if (!(key = s3_escape(r->key ? r->key : "", 1)))
 		return NULL;
 	n = strlen(c->base) + strlen(key) + (r->query ? strlen(r->query) : 0) + 4;
 	if ((url = malloc(n)))
@@ -397,8 +423,13 @@ attempt(Xfer *x, const char *url, const char *sha, long *status, char *curlerr)
 	S3Client   *c = x->c;
 	S3Request  *r = x->r;
 	struct curl_slist *hl = NULL;
-	char		line[256];
+	char		line[256],
+				sigv4[128];
 	CURLcode	rc;
+
+	r->meta[0] = '\0';
+	if (r->service)
+		snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:%s", c->region, r->service);
 
 	x->sent = 0;
 	x->skip = 0;
@@ -431,7 +462,7 @@ attempt(Xfer *x, const char *url, const char *sha, long *status, char *curlerr)
 	curl_easy_setopt(x->h, CURLOPT_URL, url);
 	curl_easy_setopt(x->h, CURLOPT_SHARE, c->share);
 	curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->h, CURLOPT_AWS_SIGV4, c->sigv4);
+	curl_easy_setopt(x->h, CURLOPT_AWS_SIGV4, r->service ? sigv4 : c->sigv4);
 	curl_easy_setopt(x->h, CURLOPT_USERNAME, c->access);
 	curl_easy_setopt(x->h, CURLOPT_PASSWORD, c->secret);
 	curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, hl);
@@ -497,7 +528,7 @@ s3_perform(S3Client *c, S3Request *r)
 	r->status = 0;
 	r->resp = NULL;
 	r->resp_len = 0;
-	r->etag[0] = r->code[0] = r->err[0] = '\0';
+	r->etag[0] = r->code[0] = r->err[0] = r->meta[0] = '\0';
 	if (!url)
 	{
 		snprintf(r->err, sizeof(r->err), "out of memory");
@@ -533,3 +564,25 @@ s3_perform(S3Client *c, S3Request *r)
 				 r->key ? r->key : "(bucket)", r->status, r->code[0] ? " " : "", r->code);
 	return -1;
 }
+
+/* The endpoint as scheme://host[:port] (AWS's regional one when unset). */
+const char *
+s3_client_endpoint(const S3Client *c)
+{
+	return c->endpoint;
+}
+
+/* The signing region. */
+const char *
+s3_client_region(const S3Client *c)
+{
+	return c->region;
+}
+
+/* The bucket. */
+const char *
+s3_client_bucket(const S3Client *c)
+{
+	return c->bucket;
+}
+

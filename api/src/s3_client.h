@@ -44,12 +44,15 @@ typedef struct S3Request
 	S3SinkFn	sink;			/* stream a 2xx body here; NULL: capture */
 	void	   *sink_arg;
 	int			attempts;		/* 0: the client's setting */
+	const char *url;			/* absolute URL instead of bucket + key (STS) */
+	const char *service;		/* SigV4 service instead of "s3" (STS: "sts") */
 	/* out */
 	long		status;			/* last HTTP status, 0 if none */
 	char	   *resp;			/* captured body (NUL-terminated), free() it */
 	size_t		resp_len;
 	long long	length;			/* Content-Length of the answer, -1 unknown */
 	char		etag[128];		/* ETag response header, quotes kept */
+	char		meta[1024];		/* x-amz-meta-* answer headers: "name: value\n" each */
 	char		code[64];		/* S3 error code from an error body */
 	char		err[320];		/* what failed, for logs and clients */
 } S3Request;
@@ -59,5 +62,8 @@ extern void s3_client_free(S3Client *c);
 extern int	s3_perform(S3Client *c, S3Request *r);
 extern void s3_request_done(S3Request *r);
 extern char *s3_escape(const char *s, int keep_slash);
+extern const char *s3_client_endpoint(const S3Client *c);
+extern const char *s3_client_region(const S3Client *c);
+extern const char *s3_client_bucket(const S3Client *c);
 
 #endif							/* S3_CLIENT_H */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "store_impl.h"
 
@@ -84,7 +85,7 @@ store_open(const StoreOptions *opts, char *err, size_t errlen)
 ObjectStore *
 store_open_url(const char *url, char *err, size_t errlen)
 {
-	StoreOptions o = {url, "", "us-east-1", "", "", "", "auto", 6, 200, 8u << 20};
+	StoreOptions o = {url, "", "us-east-1", "", "", "", "auto", 6, 200, 8u << 20, "", "", 3600, ""};
 
 	return store_open(&o, err, errlen);
 }
@@ -217,4 +218,78 @@ int
 store_ping(ObjectStore *s, char *err, size_t errlen)
 {
 	return s->ops->ping(s->impl, err, errlen);
+}
+
+/*
+ * Size and user metadata of an object: 0, 1 when there is none, -1 on
+ * an error (err says what).
+ */
+int
+store_head(ObjectStore *s, const char *key, StoreHead *h, char *err, size_t errlen)
+{
+	if (!store_key_valid(key))
+	{
+		snprintf(err, errlen, "invalid object key");
+		return -1;
+	}
+	memset(h, 0, sizeof(*h));
+	return s->ops->head(s->impl, key, h, err, errlen);
+}
+
+/* One user metadata value of a StoreHead (case-blind name): 0, or -1 if absent. */
+int
+store_head_meta(const StoreHead *h, const char *name, char *out, size_t outlen)
+{
+	size_t		n = strlen(name);
+
+	for (const char *p = h->meta; *p;)
+	{
+		const char *eol = strchr(p, '\n');
+		size_t		len = eol ? (size_t) (eol - p) : strlen(p);
+
+		if (len > n && strncasecmp(p, name, n) == 0 && p[n] == ':')
+		{
+			const char *v = p + n + 1;
+			size_t		vl = len - n - 1;
+
+			while (vl > 0 && *v == ' ')
+				v++, vl--;
+			snprintf(out, outlen, "%.*s", (int) vl, v);
+			return 0;
+		}
+		p += len + (eol ? 1 : 0);
+	}
+	return -1;
+}
+
+/*
+ * Temporary credentials for a client to write under key/ or read key
+ * itself (who names the holder, for the store's audit log): 0, 1 when
+ * this store cannot issue them (the file store, or no STS role set), -1
+ * on an error.
+ */
+int
+store_grant(ObjectStore *s, const char *key, StoreGrantKind kind, const char *who,
+			StoreGrant *g, char *err, size_t errlen)
+{
+	if (!store_key_valid(key))
+	{
+		snprintf(err, errlen, "invalid object key");
+		return -1;
+	}
+	memset(g, 0, sizeof(*g));
+	return s->ops->grant(s->impl, key, kind, who, g, err, errlen);
+}
+
+/*
+ * The key of the object a client names by bucket and path (as a grant
+ * gave them): 0 with the key, -1 when it is not in this store or not a
+ * valid key.
+ */
+int
+store_locate(ObjectStore *s, const char *bucket, const char *path, char *key, size_t keylen)
+{
+	if (s->ops->locate(s->impl, bucket, path, key, keylen) != 0)
+		return -1;
+	return store_key_valid(key) ? 0 : -1;
 }

@@ -30,7 +30,37 @@ typedef struct StoreOptions
 	int			s3_attempts;	/* tries per request */
 	int			s3_backoff_ms;	/* first retry delay */
 	size_t		s3_part_bytes;	/* multipart part size (>= 5 MiB) */
+	const char *sts_role_arn;	/* role for clients' temporary credentials; "" = none */
+	const char *sts_endpoint;	/* "" = the S3 endpoint (or AWS's regional STS) */
+	int			sts_seconds;	/* lifetime of those credentials */
+	const char *public_endpoint;	/* the S3 endpoint as clients reach it; "" = S3's */
 } StoreOptions;
+
+/* What a client needs to reach one place in the store itself. */
+typedef enum StoreGrantKind
+{
+	STORE_GRANT_PUT_UNDER,		/* write objects under key + "/" */
+	STORE_GRANT_GET				/* read the object key */
+} StoreGrantKind;
+
+typedef struct StoreGrant
+{
+	char		access_key[128];
+	char		secret_key[128];
+	char		session_token[4096];
+	char		expiration[64];
+	char		endpoint[256];	/* host[:port] */
+	int			secure;			/* https */
+	char		bucket[64];
+	char		path[1100];		/* the key in the bucket, store prefix included */
+} StoreGrant;
+
+/* What a HEAD says about an object. */
+typedef struct StoreHead
+{
+	unsigned long long size;
+	char		meta[1024];		/* user metadata: "name: value\n" each */
+} StoreHead;
 
 extern ObjectStore *store_open(const StoreOptions *opts, char *err, size_t errlen);
 extern ObjectStore *store_open_url(const char *url, char *err, size_t errlen);
@@ -46,5 +76,11 @@ extern int	store_list(ObjectStore *s, const char *prefix, StoreListFn fn, void *
 					   char *err, size_t errlen);
 extern int	store_remove_prefix(ObjectStore *s, const char *prefix, char *err, size_t errlen);
 extern int	store_ping(ObjectStore *s, char *err, size_t errlen);
+extern int	store_head(ObjectStore *s, const char *key, StoreHead *h, char *err, size_t errlen);
+extern int	store_head_meta(const StoreHead *h, const char *name, char *out, size_t outlen);
+extern int	store_grant(ObjectStore *s, const char *key, StoreGrantKind kind, const char *who,
+						StoreGrant *g, char *err, size_t errlen);
+extern int	store_locate(ObjectStore *s, const char *bucket, const char *path,
+						 char *key, size_t keylen);
 
 #endif							/* STORE_H */

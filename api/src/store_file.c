@@ -368,7 +368,52 @@ file_ping(void *impl, char *err, size_t errlen)
 	return 0;
 }
 
+/* Size of an object (files carry no user metadata): 0, 1 if missing, -1. */
+static int
+file_head(void *impl, const char *key, StoreHead *h, char *err, size_t errlen)
+{
+	FileStore  *s = impl;
+	char	   *path = path_of(s, key);
+	struct stat st;
+	int			rc;
+
+	if (!path)
+	{
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = stat(path, &st);
+	free(path);
+	if (rc == 0 && S_ISREG(st.st_mode))
+	{
+		h->size = (unsigned long long) st.st_size;
+		return 0;
+	}
+	if (rc == 0 || errno == ENOENT || errno == ENOTDIR)
+		return 1;
+	snprintf(err, errlen, "object %s: %s", key, strerror(errno));
+	return -1;
+}
+
+/* Clients cannot reach a local directory: no credentials to give. */
+static int
+file_grant(void *impl, const char *key, StoreGrantKind kind, const char *who,
+		   StoreGrant *g, char *err, size_t errlen)
+{
+	(void) impl, (void) key, (void) kind, (void) who, (void) g;
+	snprintf(err, errlen, "the file object store cannot give clients access");
+	return 1;
+}
+
+/* No bucket is this store. */
+static int
+file_locate(void *impl, const char *bucket, const char *path, char *key, size_t keylen)
+{
+	(void) impl, (void) bucket, (void) path, (void) key, (void) keylen;
+	return -1;
+}
+
 const StoreOps store_file_ops = {
 	file_open, file_close, file_put_begin, file_put_write, file_put_commit, file_put_abort,
-	file_get, file_list, file_remove_prefix, file_ping
+	file_get, file_list, file_remove_prefix, file_ping, file_head, file_grant, file_locate
 };

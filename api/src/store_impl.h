@@ -22,6 +22,11 @@ typedef struct StoreOps
 						 char *err, size_t errlen);
 	int			(*remove_prefix) (void *impl, const char *key, char *err, size_t errlen);
 	int			(*ping) (void *impl, char *err, size_t errlen);
+	int			(*head) (void *impl, const char *key, StoreHead *h, char *err, size_t errlen);
+	int			(*grant) (void *impl, const char *key, StoreGrantKind kind, const char *who,
+						  StoreGrant *g, char *err, size_t errlen);
+	int			(*locate) (void *impl, const char *bucket, const char *path,
+						   char *key, size_t keylen);
 } StoreOps;
 
 extern const StoreOps store_file_ops;

@@ -18,20 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "s3_client.h"
 #include "s3_xml.h"
-#include "store_impl.h"
+#include "store_s3_impl.h"
 
 #define MIN_PART (5u << 20)		/* S3's minimum for all but the last part */
 #define MAX_PARTS 10000
 #define FIRST_BUF 65536
 
-typedef struct S3Store
-{
-	S3Client   *c;
-	char	   *prefix;			/* "" or "some/prefix/" */
-	size_t		part_bytes;
-} S3Store;
 
 typedef struct S3Writer
 {
@@ -48,8 +41,8 @@ typedef struct S3Writer
 } S3Writer;
 
 /* prefix + key, malloc'ed. */
-static char *
-full_key(const S3Store *s, const char *key)
+char *
+s3_full_key(const S3Store *s, const char *key)
 {
 	size_t		n = strlen(s->prefix) + strlen(key) + 1;
 	char	   *k = malloc(n);
@@ -139,12 +132,18 @@ s3_open(const StoreOptions *o, char *err, size_t errlen)
 	}
 	if (!(s->c = s3_client_new(&cfg, err, errlen)))
 		goto fail;
+	if (s3_grant_setup(s, o, err, errlen) != 0)
+		goto fail;
 	return s;
 oom:
 	snprintf(err, errlen, "out of memory");
 fail:
 	if (s)
+	{
+		s3_client_free(s->c);
 		free(s->prefix);
+		s3_grant_free(s);
+	}
 	free(s);
 	return NULL;
 }
@@ -157,6 +156,7 @@ s3_close(void *impl)
 
 	s3_client_free(s->c);
 	free(s->prefix);
+	s3_grant_free(s);
 	free(s);
 }
 
@@ -186,7 +186,7 @@ s3_put_begin(void *impl, const char *key, char *err, size_t errlen)
 	S3Store    *s = impl;
 	S3Writer   *w = calloc(1, sizeof(S3Writer));
 
-	if (!w || !(w->key = full_key(s, key)))
+	if (!w || !(w->key = s3_full_key(s, key)))
 	{
 		free(w);
 		snprintf(err, errlen, "out of memory");
@@ -434,7 +434,7 @@ s3_get(void *impl, const char *key, StoreChunkFn fn, void *arg, char *err, size_
 {
 	S3Store    *s = impl;
 	S3Request	r;
-	char	   *k = full_key(s, key);
+	char	   *k = s3_full_key(s, key);
 	int			rc;
 
 	if (!k)
@@ -557,7 +557,7 @@ s3_list(void *impl, const char *key, StoreListFn fn, void *arg, char *err, size_
 {
 	S3Store    *s = impl;
 	ListArg		l = {fn, arg, strlen(s->prefix)};
-	char	   *k = full_key(s, key);
+	char	   *k = s3_full_key(s, key);
 	char		prefix[1100];
 	S3Request	r;
 	int			rc;
@@ -622,7 +622,7 @@ s3_remove_prefix(void *impl, const char *key, char *err, size_t errlen)
 {
 	S3Store    *s = impl;
 	RemoveArg	a = {s, err, errlen};
-	char	   *k = full_key(s, key);
+	char	   *k = s3_full_key(s, key);
 	char		prefix[1100];
 	int			rc;
 
@@ -659,7 +659,39 @@ s3_ping(void *impl, char *err, size_t errlen)
 	return rc;
 }
 
+/* Size and user metadata of an object: 0, 1 if there is none, -1. */
+static int
+s3_head(void *impl, const char *key, StoreHead *h, char *err, size_t errlen)
+{
+	S3Store    *s = impl;
+	char	   *k = s3_full_key(s, key);
+	S3Request	r;
+	int			rc;
+
+	if (!k)
+	{
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	r.method = "HEAD";
+	r.key = k;
+	rc = s3_perform(s->c, &r);
+	if (rc == 0)
+	{
+		h->size = r.length > 0 ? (unsigned long long) r.length : 0;
+		memcpy(h->meta, r.meta, sizeof(h->meta));
+	}
+	else if (r.status == 404)
+		rc = 1;
+	else
+		snprintf(err, errlen, "%s", r.err);
+	s3_request_done(&r);
+	free(k);
+	return rc;
+}
+
 const StoreOps store_s3_ops = {
 	s3_open, s3_close, s3_put_begin, s3_put_write, s3_put_commit, s3_put_abort,
-	s3_get, s3_list, s3_remove_prefix, s3_ping
+	s3_get, s3_list, s3_remove_prefix, s3_ping, s3_head, s3_grant, s3_locate
 };

@@ -5,7 +5,7 @@
  */
 #include "store_settings.h"
 
-/* Fill o from the ten rows starting at rows (their values stay owned there). */
+/* Fill o from the STORE_SETTING_COUNT rows starting at rows (their values stay owned there). */
 void
 store_options_from_settings(const ApiSetting *rows, StoreOptions *o)
 {
@@ -19,4 +19,8 @@ store_options_from_settings(const ApiSetting *rows, StoreOptions *o)
 	o->s3_attempts = (int) api_setting_int(&rows[7], 100);
 	o->s3_backoff_ms = (int) api_setting_int(&rows[8], 60000);
 	o->s3_part_bytes = (size_t) api_setting_int(&rows[9], 5120) << 20;
+	o->sts_role_arn = rows[10].value;
+	o->sts_endpoint = rows[11].value;
+	o->sts_seconds = (int) api_setting_int(&rows[12], 43200);
+	o->public_endpoint = rows[13].value;
 }

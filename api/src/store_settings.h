@@ -20,9 +20,13 @@
 	{"S3_ADDRESSING", "auto", 0, NULL}, \
 	{"S3_ATTEMPTS", "6", 0, NULL}, \
 	{"S3_BACKOFF_MS", "200", 0, NULL}, \
-	{"S3_PART_SIZE_MB", "8", 0, NULL}
+	{"S3_PART_SIZE_MB", "8", 0, NULL}, \
+	{"S3_STS_ROLE_ARN", "", 0, NULL}, \
+	{"S3_STS_ENDPOINT", "", 0, NULL}, \
+	{"S3_STS_DURATION_SECONDS", "3600", 0, NULL}, \
+	{"S3_PUBLIC_ENDPOINT", "", 0, NULL}
 
-#define STORE_SETTING_COUNT 10
+#define STORE_SETTING_COUNT 14
 
 extern void store_options_from_settings(const ApiSetting *rows, StoreOptions *o);
 

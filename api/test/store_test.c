@@ -16,6 +16,7 @@
  *	                            with backoff, then a clear error).
  *	  Prints "N passed, N failed" last.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,6 +253,21 @@ file_cases(const char *data, size_t big)
 	store_put_abort(w);
 	snprintf(url, sizeof(url), "%s/objects", root);
 	check(entries(url) == 1, "abort leaves no temporary file");
+
+	/* HEAD; no credentials for clients; no bucket is this store. */
+	{
+		StoreHead	h;
+		StoreGrant	g;
+		char		key[64];
+
+		check(store_head(s, "k/a", &h, err, sizeof(err)) == 0 && h.size == 1 && h.meta[0] == '\0',
+			  "head gives the size");
+		check(store_head(s, "k/none", &h, err, sizeof(err)) == 1 &&
+			  store_head(s, "k", &h, err, sizeof(err)) == 1, "head of a missing object (or a folder) is 1");
+		check(store_grant(s, "k", STORE_GRANT_PUT_UNDER, "t", &g, err, sizeof(err)) == 1,
+			  "the file store gives no grants");
+		check(store_locate(s, "pprl", "k/a", key, sizeof(key)) != 0, "the file store locates nothing");
+	}
 	store_close(s);
 	snprintf(url, sizeof(url), "rm -rf '%s'", root);
 	check(system(url) == 0, "cleanup");
@@ -262,7 +278,8 @@ static StoreOptions
 s3_options(const char *url, const char *addressing)
 {
 	StoreOptions o = {url, getenv("S3_ENDPOINT"), getenv("S3_REGION"), getenv("S3_ACCESS_KEY_ID"),
-	getenv("S3_SECRET_ACCESS_KEY"), "", addressing, 6, 100, 5u << 20};
+	getenv("S3_SECRET_ACCESS_KEY"), "", addressing, 6, 100, 5u << 20, getenv("S3_STS_ROLE_ARN"), "",
+	3600, ""};
 
 	return o;
 }
@@ -290,6 +307,120 @@ open_uploads(void)
 	s3_request_done(&r);
 	s3_client_free(c);
 	return n;
+}
+
+/* check() with a printf-style name. */
+static void
+checkf(int ok, const char *fmt, ...)
+{
+	char		what[256];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	check(ok, what);
+}
+
+/* A client of the store using granted credentials (our own S3 client). */
+static S3Client *
+grant_client(const StoreGrant *g)
+{
+	char		ep[300],
+				err[256];
+	S3Config	cfg = {ep, getenv("S3_REGION"), g->bucket, g->access_key, g->secret_key,
+	g->session_token, 0, 2, 50};
+
+	snprintf(ep, sizeof(ep), "%s://%s", g->secure ? "https" : "http", g->endpoint);
+	return s3_client_new(&cfg, err, sizeof(err));
+}
+
+/* One request by a granted client: its HTTP status (0 if none). */
+static long
+grant_request(S3Client *c, const char *method, const char *key, const char *body)
+{
+	static const char *const meta[] = {"x-amz-meta-hash-count: 7", "X-Amz-Meta-Hash-Size: 128", NULL};
+	S3Request	r;
+
+	memset(&r, 0, sizeof(r));
+	r.method = method;
+	r.key = key;
+	r.body = body;
+	r.body_len = body ? strlen(body) : 0;
+	r.headers = meta;
+	s3_perform(c, &r);
+	s3_request_done(&r);
+	return r.status;
+}
+
+/*
+ * Grants: credentials that write only under one folder, or read only one
+ * object, of a store (prefixed or not); HEAD with user metadata; locate.
+ */
+static void
+grant_cases(ObjectStore *s, const char *label, const char *prefix)
+{
+	StoreGrant	g;
+	StoreHead	h;
+	S3Client   *c;
+	char		err[512],
+				key[256],
+				path[300],
+				v[32];
+
+	checkf(store_grant(s, "ext/p1/0", STORE_GRANT_PUT_UNDER, "party 0!", &g, err, sizeof(err)) == 0,
+		  "%s: an upload grant", label);
+	if (!g.access_key[0])
+		printf("  %s\n", err);
+	snprintf(path, sizeof(path), "%sext/p1/0", prefix);
+	checkf(strcmp(g.bucket, "pprl") == 0 && strcmp(g.path, path) == 0 && !g.secure &&
+		  strncmp(g.endpoint, "127.0.0.1:", 10) == 0 && g.access_key[0] && g.secret_key[0] &&
+		  g.session_token[0] && g.expiration[0], "%s: the grant names bucket, path, endpoint, credentials",
+		  label);
+	c = grant_client(&g);
+	snprintf(path, sizeof(path), "%sext/p1/0/data.bin", prefix);
+	checkf(c && grant_request(c, "PUT", path, "encodings") == 200, "%s: the grant writes under its path",
+		  label);
+	snprintf(path, sizeof(path), "%sext/p1/1/data.bin", prefix);
+	checkf(c && grant_request(c, "PUT", path, "x") == 403, "%s: not under another party's path", label);
+	snprintf(path, sizeof(path), "%sext/p1/0", prefix);
+	checkf(c && grant_request(c, "PUT", path, "x") == 403, "%s: nor on the folder name itself", label);
+	checkf(c && grant_request(c, "PUT", "elsewhere", "x") == 403, "%s: nor elsewhere", label);
+	snprintf(path, sizeof(path), "%sext/p1/0/data.bin", prefix);
+	checkf(c && grant_request(c, "GET", path, NULL) == 403, "%s: an upload grant cannot read", label);
+	checkf(c && grant_request(c, "DELETE", path, NULL) == 403, "%s: nor delete", label);
+	s3_client_free(c);
+
+	checkf(store_head(s, "ext/p1/0/data.bin", &h, err, sizeof(err)) == 0 && h.size == 9 &&
+		  store_head_meta(&h, "hash-count", v, sizeof(v)) == 0 && strcmp(v, "7") == 0 &&
+		  store_head_meta(&h, "HASH-SIZE", v, sizeof(v)) == 0 && strcmp(v, "128") == 0 &&
+		  store_head_meta(&h, "hash", v, sizeof(v)) != 0,
+		  "%s: head gives size and the client's metadata", label);
+	checkf(store_head(s, "ext/p1/1/data.bin", &h, err, sizeof(err)) == 1, "%s: head of a missing object",
+		  label);
+	snprintf(path, sizeof(path), "%sext/p1/0/data.bin", prefix);
+	checkf(store_locate(s, "pprl", path, key, sizeof(key)) == 0 && strcmp(key, "ext/p1/0/data.bin") == 0,
+		  "%s: locate maps bucket and path to the key", label);
+	checkf(store_locate(s, "other", path, key, sizeof(key)) != 0 &&
+		  store_locate(s, "pprl", "zzz/../x", key, sizeof(key)) != 0 &&
+		  (!prefix[0] || store_locate(s, "pprl", "ext/p1/0/data.bin", key, sizeof(key)) != 0),
+		  "%s: locate refuses another bucket, bad keys, paths outside the prefix", label);
+
+	checkf(store_grant(s, "ext/p1/0/data.bin", STORE_GRANT_GET, "reader", &g, err, sizeof(err)) == 0,
+		  "%s: a download grant", label);
+	c = grant_client(&g);
+	checkf(c && grant_request(c, "GET", g.path, NULL) == 200, "%s: it reads its object", label);
+	snprintf(path, sizeof(path), "%sext/p1/0/other", prefix);
+	checkf(put(s, "ext/p1/0/other", "secret", 6, 6) == 0, "%s: another object beside it", label);
+	{
+		long		other = c ? grant_request(c, "GET", path, NULL) : 0,
+					write = c ? grant_request(c, "PUT", g.path, "x") : 0;
+
+		checkf(other == 403 && write == 403, "%s: nothing else (%ld), and cannot write (%ld)", label,
+			   other, write);
+	}
+	s3_client_free(c);
+	checkf(store_remove_prefix(s, "ext", err, sizeof(err)) == 0, "%s: cleanup", label);
 }
 
 /* The S3 backend against the radosgw in rgwdir. */
@@ -329,6 +460,35 @@ s3_cases(const char *rgwdir, const char *data, size_t big)
 	check(pre != NULL, "s3: open under a prefix");
 	if (pre)
 		conformance(pre, "s3 prefixed", data, big);
+	grant_cases(s, "s3 grants", "");
+	if (pre)
+		grant_cases(pre, "s3 prefixed grants", "tenant/a/");
+	{
+		StoreGrant	g;
+
+		store_close(v);
+		o = s3_options("s3://pprl", "path");
+		o.sts_role_arn = "";
+		v = store_open(&o, err, sizeof(err));
+		check(v && store_grant(v, "ext", STORE_GRANT_GET, "x", &g, err, sizeof(err)) == 1,
+			  "s3: no grants without a role");
+		store_close(v);
+		o.sts_role_arn = "arn:aws:iam:::role/no-such-role";
+		v = store_open(&o, err, sizeof(err));
+		check(v && store_grant(v, "ext", STORE_GRANT_GET, "x", &g, err, sizeof(err)) == -1 &&
+			  strstr(err, "AssumeRole") && !strstr(err, getenv("S3_SECRET_ACCESS_KEY")),
+			  "s3: an unknown role is a clear error");
+		store_close(v);
+		o.sts_role_arn = getenv("S3_STS_ROLE_ARN");
+		o.sts_seconds = 60;
+		check(store_open(&o, err, sizeof(err)) == NULL && strstr(err, "DURATION"),
+			  "s3: a grant lifetime out of range is refused at open");
+		o.sts_seconds = 3600;
+		o.public_endpoint = "ftp://x";
+		check(store_open(&o, err, sizeof(err)) == NULL && strstr(err, "PUBLIC"),
+			  "s3: a bad public endpoint is refused at open");
+		v = NULL;
+	}
 
 	/* A prefixed store writes under its prefix only. */
 	check(pre && put(pre, "k", "p", 1, 1) == 0 && same(s, "tenant/a/k", "p", 1) && !same(s, "k", "p", 1),
@@ -355,7 +515,6 @@ s3_cases(const char *rgwdir, const char *data, size_t big)
 	/* A wrong secret is refused by the signature check, clearly. */
 	o = s3_options("s3://pprl", "path");
 	o.s3_secret_key = "wrong-secret";
-	v ? store_close(v) : (void) 0;
 	v = store_open(&o, err, sizeof(err));
 	check(v && put(v, "bad/x", "x", 1, 1) != 0 && !same(s, "bad/x", "x", 1), "s3: a wrong secret stores nothing");
 	check(v && store_ping(v, err, sizeof(err)) != 0 && strstr(err, "403"), "s3: ping reports 403");
