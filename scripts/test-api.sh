@@ -40,7 +40,8 @@ if [ "${OBJECT_STORE:-file}" = s3 ]; then
 	set +a
 	export OBJECT_STORE_URL=s3://$S3_BUCKET/service
 	store_env=(OBJECT_STORE_URL="$OBJECT_STORE_URL" S3_ENDPOINT="$S3_ENDPOINT" S3_REGION="$S3_REGION"
-		S3_ACCESS_KEY_ID="$S3_ACCESS_KEY_ID" S3_SECRET_ACCESS_KEY_FILE="$tmp/rgw/secret")
+		S3_ACCESS_KEY_ID="$S3_ACCESS_KEY_ID" S3_SECRET_ACCESS_KEY_FILE="$tmp/rgw/secret"
+		S3_STS_ROLE_ARN="$S3_STS_ROLE_ARN")
 	(umask 077 && printf '%s\n' "$S3_SECRET_ACCESS_KEY" >"$tmp/rgw/secret")
 	big_default=256
 else
@@ -154,6 +155,12 @@ else
 	check "service tests" false
 fi
 if [ "${OBJECT_STORE:-file}" = s3 ]; then
+	# External uploads and result addresses: temporary credentials from STS.
+	if python3 scripts/test_external.py "$base" "$(cd .. && pwd)/shared/data"; then
+		check "external upload tests" true
+	else
+		check "external upload tests" false
+	fi
 	scripts/rgwtmp.sh pause "$tmp/rgw"
 	check "/readyz 503 when the object store is down" test "$(req "$base/readyz")" = 503
 	check "/readyz names the object store" grep -q 'object store unreachable' "$tmp/body"

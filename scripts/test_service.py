@@ -15,135 +15,17 @@ import json
 import os
 import random
 import socket
-import subprocess
 import sys
 import threading
 import time
-import urllib.parse
+
+import pprl_testlib as t
+from pprl_testlib import (b64, check, listing, objects, project, rand_clks, req, result, rows, store,
+                          run, sql, upload_bin, upload_json, wait_run)
 
 SERVER, SHARED = sys.argv[1], sys.argv[2]
-STORE_TOOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "pprl-store")
-URL = urllib.parse.urlparse(SERVER)
-passed = failed = 0
-
-
-def check(name, cond):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", name, flush=True)
-
-
-def req(method, path, body=None, headers=None, raw=False):
-    """One request; (status, parsed JSON or bytes, response headers)."""
-    c = http.client.HTTPConnection(URL.hostname, URL.port, timeout=120)
-    h = dict(headers or {})
-    if isinstance(body, (dict, list)):
-        body = json.dumps(body).encode()
-        h.setdefault("Content-Type", "application/json")
-    c.request(method, "/api/v1" + path, body=body, headers=h)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    if raw:
-        return r.status, data, r
-    try:
-        return r.status, json.loads(data) if data else None, r
-    except ValueError:
-        return r.status, data, r
-
-
-def sql(q):
-    return subprocess.run(["psql", "-X", "-At", "-c", q], capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
-def project(result_type="groups", parties=2, **kw):
-    s, p, _ = req("POST", "/projects", {"schema": {}, "result_type": result_type,
-                                        "number_parties": parties, **kw})
-    assert s == 201, p
-    return p
-
-
-def upload_json(p, i, body, headers=None):
-    h = {"Authorization": p["update_tokens"][i]}
-    h.update(headers or {})
-    if not isinstance(body, (bytes, str)):
-        body = json.dumps(body)
-    if isinstance(body, str):
-        body = body.encode()
-    h.setdefault("Content-Type", "application/json")
-    return req("POST", "/projects/%s/clks" % p["project_id"], body, h)
-
-
-def upload_bin(p, i, data, count, size):
-    return req("POST", "/projects/%s/binaryclks" % p["project_id"], data,
-               {"Authorization": p["update_tokens"][i], "Content-Type": "application/octet-stream",
-                "Hash-Count": str(count), "Hash-Size": str(size)})
-
-
-def rows(p, i):
-    return int(sql("SELECT count(*) FROM enc_%s_%d" % (p["project_id"], i)))
-
-
-def run(p, threshold, wait=True):
-    s, r, _ = req("POST", "/projects/%s/runs" % p["project_id"], {"threshold": threshold},
-                  {"Authorization": p["result_token"]})
-    assert s == 201, r
-    if wait:
-        return r["run_id"], wait_run(p, r["run_id"])
-    return r["run_id"], None
-
-
-def wait_run(p, rid, token=None, timeout=120):
-    """Poll the status until completed or error; check progress is monotone."""
-    old, end = None, time.time() + timeout
-    while time.time() < end:
-        s, st, _ = req("GET", "/projects/%s/runs/%s/status" % (p["project_id"], rid),
-                       headers={"Authorization": token or p["result_token"]})
-        assert s == 200, st
-        if old:
-            a, b = old["current_stage"]["number"], st["current_stage"]["number"]
-            check("stage never goes back", b >= a)
-            if a == b and "progress" in old["current_stage"] and "progress" in st["current_stage"]:
-                check("progress monotone", st["current_stage"]["progress"]["relative"] >=
-                      old["current_stage"]["progress"]["relative"])
-        if st["state"] in ("completed", "error"):
-            return st
-        old = st
-        time.sleep(0.2)
-    raise TimeoutError(rid)
-
-
-def result(p, rid, token=None):
-    return req("GET", "/projects/%s/runs/%s/result" % (p["project_id"], rid),
-               headers={"Authorization": token or p["result_token"]})
-
-
-def rand_clks(n, size, rng):
-    return [bytes(rng.getrandbits(8) for _ in range(size)) for _ in range(n)]
-
-
-def b64(clks):
-    return [base64.b64encode(c).decode() for c in clks]
-
-
-def store(*args):
-    """Run pprl-store; its stdout (bytes), or None when it failed."""
-    r = subprocess.run([STORE_TOOL] + list(args), capture_output=True)
-    return r.stdout if r.returncode == 0 else None
-
-
-def listing(prefix):
-    """Keys (relative to prefix) under an object-store prefix."""
-    out = store("ls", prefix)
-    return sorted(line.split(" ")[0][len(prefix) + 1:] for line in out.decode().splitlines())
-
-
-def objects(p):
-    return listing("uploads/" + p["project_id"])
+t.setup(SERVER)
+URL = t.URL
 
 
 rng = random.Random(20261125)
@@ -401,7 +283,11 @@ check("no run on a project with errors 409", s == 409)
 s, r, _ = req("GET", "/projects/%s/authorize-external-upload" % pid,
               headers={"Authorization": p["update_tokens"][0]})
 if os.environ.get("OBJECT_STORE_URL", "").startswith("file://"):
-    check("external upload disabled on the file store: not 201", s == 501)
+    check("external upload disabled on the file store: 501", s == 501)
+    pf = project()
+    s, r, _ = upload_json(pf, 0, {"encodings": {"file": {"bucket": "b", "path": "x/0/x.bin"}}})
+    check("pointer uploads disabled on the file store: 501", s == 501)
+    check("... and the token stays usable", upload_json(pf, 0, {"clks": b64(rand_clks(2, 128, rng))})[0] == 201)
 
 # --- delete the project: rows, partitions and objects go ----------------------
 s, r, _ = req("DELETE", "/projects/%s" % pid, headers={"Authorization": p["result_token"]})
@@ -409,5 +295,4 @@ check("project deleted 204", s == 204)
 check("its objects are gone", objects(p) == [] and listing("results/" + pid) == [])
 check("its partitions are gone", sql("SELECT count(*) FROM pg_class WHERE relname LIKE 'enc_%s%%'" % pid) == "0")
 
-print("service: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(t.summary("service"))

@@ -7,6 +7,8 @@
  * whether the body arrives whole, split at a point taken from the input, or
  * byte by byte; a failed parse has a non-empty message; encodings handed to
  * the sink are 1 to 8192 bytes, all the same size, numbered 0, 1, 2, ...
+ * Each input is parsed both as an upload body and as the blocks file of a
+ * pointer upload (upload_json_blocks_only), where no encoding may arrive.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,9 +65,9 @@ on_block(void *arg, uint64_t index, const char *id, size_t len)
 	return 0;
 }
 
-/* Parse the input with the given split step (0 = whole). */
+/* Parse the input with the given split step (0 = whole), as a blocks file if asked. */
 static Outcome
-run(const uint8_t *data, size_t size, size_t step)
+run(const uint8_t *data, size_t size, size_t step, int blocks_file)
 {
 	Outcome		o = {0};
 	UploadSink	sink = {on_encoding, on_block, &o};
@@ -74,6 +76,8 @@ run(const uint8_t *data, size_t size, size_t step)
 	int			rc = 0;
 
 	require(u != NULL, "parser allocated");
+	if (blocks_file)
+		upload_json_blocks_only(u, 1000);
 	for (size_t off = 0; off < size && rc == 0; off += step ? step : size)
 		rc = upload_json_feed(u, (const char *) data + off,
 							  step && size - off > step ? step : size - off);
@@ -83,20 +87,24 @@ run(const uint8_t *data, size_t size, size_t step)
 	o.count = upload_json_count(u);
 	snprintf(o.err, sizeof(o.err), "%s", upload_json_error(u));
 	require(o.ok || o.err[0] != '\0', "failure has a message");
+	require(!blocks_file || o.next == 0, "a blocks file yields no encodings");
 	upload_json_free(u);
 	return o;
 }
 
-/* Compare whole, split and byte-by-byte parses. */
+/* Compare whole, split and byte-by-byte parses, in both modes. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	Outcome		a = run(data, size, 0),
-				b = run(data, size, size > 2 ? 1 + data[0] % (size - 1) : 1),
-				c = run(data, size, 1);
+	for (int mode = 0; mode < 2; mode++)
+	{
+		Outcome		a = run(data, size, 0, mode),
+					b = run(data, size, size > 2 ? 1 + data[0] % (size - 1) : 1, mode),
+					c = run(data, size, 1, mode);
 
-	require(a.ok == b.ok && a.ok == c.ok, "same outcome however split");
-	require(a.count == b.count && a.count == c.count, "same count however split");
-	require(strcmp(a.err, b.err) == 0 && strcmp(a.err, c.err) == 0, "same error however split");
+		require(a.ok == b.ok && a.ok == c.ok, "same outcome however split");
+		require(a.count == b.count && a.count == c.count, "same count however split");
+		require(strcmp(a.err, b.err) == 0 && strcmp(a.err, c.err) == 0, "same error however split");
+	}
 	return 0;
 }

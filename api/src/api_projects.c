@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "api_auth.h"
+#include "api_external.h"
 #include "api_db.h"
 #include "api_http.h"
 #include "api_projects.h"
@@ -235,8 +236,10 @@ delete_project(struct mg_connection *c, ApiCtx *ctx, const char *pid)
 	api_db_put(db, pg);
 	if (!ok)
 		return api_send_problem(c, "/projects/{pid}", 500, "could not delete the project");
-	/* the rows are gone; now its objects (uploads and results) */
+	/* the rows are gone; now its objects (uploads, external uploads, results) */
 	snprintf(prefix, sizeof(prefix), "uploads/%s/", pid);
+	store_remove_prefix(ctx->store, prefix, err, sizeof(err));
+	snprintf(prefix, sizeof(prefix), "external/%s/", pid);
 	store_remove_prefix(ctx->store, prefix, err, sizeof(err));
 	snprintf(prefix, sizeof(prefix), "results/%s/", pid);
 	store_remove_prefix(ctx->store, prefix, err, sizeof(err));
@@ -255,23 +258,6 @@ api_route_projects(struct mg_connection *c, void *cb)
 	if (strcmp(m, "GET") == 0)
 		return list_projects(c, ctx->db);
 	return api_send_problem(c, "/projects", 405, "use GET or POST");
-}
-
-/*
- * GET /api/v1/projects/{pid}/authorize-external-upload.  Temporary
- * object-store credentials need the S3 backend's STS; with the file store
- * the feature is off, which clients (anonlink-client) answer by uploading
- * through the API instead, as they do for upstream's 500 "Feature Disabled".
- */
-static int
-authorize_external_upload(struct mg_connection *c)
-{
-	const char *route = "/projects/{pid}/authorize-external-upload";
-
-	if (!mg_get_header(c, "Authorization"))
-		return api_send_problem(c, route, 400, "missing Authorization header");
-	return api_send_problem(c, route, 501, "Feature Disabled: external uploads need the S3 object "
-							"store; upload through .../clks or .../binaryclks");
 }
 
 /* /api/v1/projects/{pid}[/...] */
@@ -303,7 +289,7 @@ api_route_project(struct mg_connection *c, void *cb)
 	if (strcmp(rest, "/binaryclks") == 0)
 		return api_upload(c, ctx, pid, 1);
 	if (strcmp(rest, "/authorize-external-upload") == 0)
-		return authorize_external_upload(c);
+		return api_authorize_external_upload(c, ctx, pid);
 	if (strncmp(rest, "/runs", 5) == 0 && (rest[5] == '\0' || rest[5] == '/'))
 		return api_runs_route(c, ctx, pid, rest + 5);
 	return api_send_problem(c, "/projects/{pid}/...", 404, "no such resource");

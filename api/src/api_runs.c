@@ -15,6 +15,7 @@
 #include "api_auth.h"
 #include "api_http.h"
 #include "api_runs.h"
+#include "api_settings.h"
 #include "api_token.h"
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
@@ -252,6 +253,60 @@ send_chunk(void *arg, const void *data, size_t len)
 	return mg_write(arg, data, len) == (int) len ? 0 : -1;
 }
 
+/*
+ * RETURN-OBJECT-STORE-ADDRESS on a similarity-score result (upstream's
+ * direct download): 200 with credentials that read only the run's scores in
+ * anonlink's binary format, and where they are.  501 with the file store.
+ */
+static int
+result_address(struct mg_connection *c, ApiCtx *ctx, PGconn *pg, const char *rid)
+{
+	const char *route = "/projects/{pid}/runs/{rid}/result";
+	const char *p[1] = {rid};
+	char		err[512],
+				who[40];
+	StoreGrant *g;
+	PGresult   *r;
+	json_t	   *o;
+	int			rc;
+
+	r = api_db_exec(pg, "SELECT object_key FROM run_results WHERE run_id = $1 "
+					"AND kind = 'similarity_scores_binary'", 1, p, PGRES_TUPLES_OK);
+	if (!r || PQntuples(r) != 1)
+	{
+		PQclear(r);
+		return api_send_problem(c, route, r ? 409 : 503, r ? "this run kept no binary scores "
+								"(it completed before they were written); fetch the JSON result"
+								: "database unavailable");
+	}
+	if (!(g = malloc(sizeof(StoreGrant))))
+	{
+		PQclear(r);
+		return api_send_problem(c, route, 500, "out of memory");
+	}
+	snprintf(who, sizeof(who), "pprl-result-%.16s", rid);
+	rc = store_grant(ctx->store, PQgetvalue(r, 0, 0), STORE_GRANT_GET, who, g, err, sizeof(err));
+	PQclear(r);
+	if (rc != 0)
+	{
+		free(g);
+		if (rc == 1)
+			return api_send_problem(c, route, 501, "Feature Disabled: object store addresses need the "
+									"S3 object store with S3_STS_ROLE_ARN; fetch the result without "
+									"RETURN-OBJECT-STORE-ADDRESS");
+		api_log("error", "cannot issue download credentials", json_pack("{s:s}", "error", err));
+		return api_send_problem(c, route, 503, "the object store could not issue credentials");
+	}
+	o = json_pack("{s:{s:s,s:s,s:s,s:s},s:{s:s,s:b,s:s,s:s}}",
+				  "credentials", "AccessKeyId", g->access_key, "SecretAccessKey", g->secret_key,
+				  "SessionToken", g->session_token, "Expiration", g->expiration,
+				  "object", "endpoint", g->endpoint, "secure", g->secure, "bucket", g->bucket,
+				  "path", g->path);
+	memset(g, 0, sizeof(*g));
+	free(g);
+	return api_send_json(c, route, 200, o);
+}
+
 /* GET /runs/{rid}/result: stream the stored result object. */
 static int
 run_result(struct mg_connection *c, ApiCtx *ctx, PGconn *pg, PGresult *run, const char *rid,
@@ -274,6 +329,8 @@ run_result(struct mg_connection *c, ApiCtx *ctx, PGconn *pg, PGresult *run, cons
 								: PQgetvalue(run, 0, F_ERROR));
 	if (strcmp(state, "completed") != 0)
 		return api_send_problem(c, route, 404, NOT_COMPLETE);
+	if (strcmp(rtype, "similarity_scores") == 0 && mg_get_header(c, "RETURN-OBJECT-STORE-ADDRESS"))
+		return result_address(c, ctx, pg, rid);
 	snprintf(idx, sizeof(idx), "%d", role == API_ROLE_RECEIPT ? dp_index : -1);
 	r = api_db_exec(pg, "SELECT object_key, bytes FROM run_results WHERE run_id = $1 AND kind = $2 "
 					"AND dp_index = $3::smallint", 3, p, PGRES_TUPLES_OK);

@@ -20,10 +20,12 @@
 #include "../../pg_pprl/src/clk_codec.h"
 #include "api_auth.h"
 #include "api_db.h"
+#include "api_external.h"
 #include "api_http.h"
 #include "api_import.h"
 #include "api_metrics.h"
 #include "api_runs.h"
+#include "api_settings.h"
 #include "api_token.h"
 #include "api_upload.h"
 #include "upload_bin.h"
@@ -45,6 +47,9 @@ typedef struct Upload
 	int			fixed_size;		/* bytes the project requires, 0 if none */
 	UploadJson *json;
 	ApiImport  *im;
+	int			external_blocks;	/* a pointer upload with a blocks file */
+	char	   *head;			/* the start of a JSON body (a pointer is small) */
+	size_t		head_len;
 	/* the clknblocks record whose blocks are still arriving */
 	int			pending;
 	uint64_t	prow;
@@ -116,11 +121,14 @@ on_encoding(void *arg, uint64_t index, const uint8_t *clk, size_t nbytes)
 	Upload	   *u = arg;
 	UploadForm	form = upload_json_form(u->json);
 
-	if (form == UPLOAD_FORM_CLKS && u->uses_blocking)
+	if (form == UPLOAD_FORM_CLKS && u->uses_blocking && !u->external_blocks)
 		return fail(u, 400, "this project uses blocking: upload clknblocks, or encodings with blocks");
 	if (form == UPLOAD_FORM_CLKNBLOCKS && !u->uses_blocking)
 		return fail(u, 400, "this project does not use blocking: upload clks or encodings without blocks");
-	if (ensure_import(u, form == UPLOAD_FORM_ENCODINGS) != 0 || flush_pending(u) != 0)
+	if (form == UPLOAD_FORM_CLKNBLOCKS && u->external_blocks)
+		return fail(u, 400, "clknblocks carries its own blocks: point to no blocks file with it");
+	if (ensure_import(u, form == UPLOAD_FORM_ENCODINGS || u->external_blocks) != 0 ||
+		flush_pending(u) != 0)
 		return -1;
 	u->nbytes = nbytes;
 	if (oversized(u))
@@ -260,6 +268,14 @@ stream_body(struct mg_connection *c, Upload *u, StoreWriter *w, UploadBin *bin)
 			fail(u, 413, msg);
 			break;
 		}
+		if (u->head && u->head_len < API_POINTER_MAX_BODY)
+		{
+			size_t		k = (size_t) n < API_POINTER_MAX_BODY - u->head_len ? (size_t) n
+				: API_POINTER_MAX_BODY - u->head_len;
+
+			memcpy(u->head + u->head_len, piece, k);
+			u->head_len += k;
+		}
 		if (store_put_write(w, piece, (size_t) n) != 0)
 			fail(u, 503, "object store write failed");
 		else if (bin ? upload_bin_feed(bin, piece, (size_t) n) != 0
@@ -269,6 +285,19 @@ stream_body(struct mg_connection *c, Upload *u, StoreWriter *w, UploadBin *bin)
 	free(piece);
 	api_metrics_upload_bytes(total);
 	return total;
+}
+
+/* Whether the encodings differ from the size the project's schema sets (400). */
+static int
+size_mismatch(Upload *u)
+{
+	char		msg[128];
+
+	if (!u->fixed_size || (int) u->nbytes == u->fixed_size)
+		return 0;
+	snprintf(msg, sizeof(msg), "encodings of %zu bytes, but this project's schema sets %d",
+			 u->nbytes, u->fixed_size);
+	return fail(u, 400, msg);
 }
 
 /* Checks once the whole body is in: truncation, form, blocks, sizes. */
@@ -290,28 +319,167 @@ finish_body(struct mg_connection *c, Upload *u, UploadBin *bin, uint64_t total)
 		return;
 	}
 	if (!bin && upload_json_form(u->json) == UPLOAD_FORM_POINTER)
-	{
-		fail(u, 501, "object-store pointer uploads need the S3 object store and "
-			 "authorize-external-upload; upload the encodings in the request body");
-		return;
-	}
+		return;					/* api_upload imports the objects it names */
 	if (!bin && u->uses_blocking && upload_json_form(u->json) == UPLOAD_FORM_ENCODINGS &&
 		u->block_rows == 0)
 	{
 		fail(u, 400, "this project uses blocking: the upload needs blocks");
 		return;
 	}
-	if (u->fixed_size && (int) u->nbytes != u->fixed_size)
-	{
-		char		msg[128];
-
-		snprintf(msg, sizeof(msg), "encodings of %zu bytes, but this project's schema sets %d",
-				 u->nbytes, u->fixed_size);
-		fail(u, 400, msg);
+	if (size_mismatch(u) != 0)
 		return;
-	}
 	if (!bin)
 		flush_pending(u);
+}
+
+/* Where a store object goes: the parser in use (binary, or u->json). */
+typedef struct Feed
+{
+	Upload	   *u;
+	UploadBin  *bin;
+} Feed;
+
+/* StoreChunkFn: one piece of an external object into the parser. */
+static int
+feed_object(void *arg, const void *data, size_t len)
+{
+	Feed	   *f = arg;
+	Upload	   *u = f->u;
+
+	if (f->bin ? upload_bin_feed(f->bin, data, len) != 0 : upload_json_feed(u->json, data, len) != 0)
+		return fail(u, 400, f->bin ? upload_bin_error(f->bin) : upload_json_error(u->json));
+	return u->status ? -1 : 0;
+}
+
+/* Stream one object of the store through the parser in use. */
+static int
+read_object(Upload *u, const char *key, UploadBin *bin)
+{
+	Feed		f = {u, bin};
+	char		err[512];
+
+	if (store_get(u->ctx->store, key, feed_object, &f, err, sizeof(err)) != 0 && !u->status)
+	{
+		api_log("error", "cannot read an external upload", json_pack("{s:s}", "error", err));
+		return fail(u, 503, "the object store could not be read");
+	}
+	return u->status ? -1 : 0;
+}
+
+/* The binary encodings object of a pointer upload, sized by its metadata. */
+static int
+read_binary_object(Upload *u, const char *key, const StoreHead *h, const UploadLimits *lim,
+				   uint64_t *count)
+{
+	UploadSink	bsink = {on_binary, NULL, u};
+	UploadBin  *bin;
+	char		cnt[32],
+				sz[32],
+				err[256];
+	size_t		size;
+
+	if (store_head_meta(h, "hash-count", cnt, sizeof(cnt)) != 0 ||
+		store_head_meta(h, "hash-size", sz, sizeof(sz)) != 0)
+		return fail(u, 400, "a binary encodings object needs the metadata hash-count and hash-size");
+	if (upload_bin_headers(cnt, sz, lim, count, &size, err, sizeof(err)) != 0)
+		return fail(u, 400, err);
+	if ((int) size < u->ctx->limits.min_encoding_size || (int) size > u->ctx->limits.max_encoding_size)
+	{
+		snprintf(err, sizeof(err), "invalid hash-size metadata: this server accepts %d to %d bytes",
+				 u->ctx->limits.min_encoding_size, u->ctx->limits.max_encoding_size);
+		return fail(u, 400, err);
+	}
+	if (h->size != *count * size)
+	{
+		snprintf(err, sizeof(err), "the object holds %llu bytes, but its metadata says %llu "
+				 "encodings of %zu bytes", h->size, (unsigned long long) *count, size);
+		return fail(u, 400, err);
+	}
+	if (ensure_import(u, u->external_blocks) != 0)
+		return -1;
+	if (!(bin = upload_bin_new(*count, size, &bsink)))
+		return fail(u, 500, "out of memory");
+	if (read_object(u, key, bin) == 0 && upload_bin_finish(bin) != 0)
+		fail(u, 400, upload_bin_error(bin));
+	upload_bin_free(bin);
+	return u->status ? -1 : 0;
+}
+
+/* The JSON encodings object of a pointer upload ({"clks": [...]} and the other forms). */
+static int
+read_json_object(Upload *u, const char *key, const StoreHead *h, const UploadSink *jsink,
+				 const UploadLimits *lim, uint64_t *count)
+{
+	char		cnt[32],
+				msg[160];
+
+	if (!(u->json = upload_json_new(jsink, lim)))
+		return fail(u, 500, "out of memory");
+	if (u->external_blocks && ensure_import(u, 1) != 0)
+		return -1;
+	if (read_object(u, key, NULL) != 0)
+		return -1;
+	if (upload_json_finish(u->json) != 0)
+		return fail(u, 400, upload_json_error(u->json));
+	if (upload_json_form(u->json) == UPLOAD_FORM_POINTER)
+		return fail(u, 400, "an encodings file cannot point to another object");
+	*count = upload_json_count(u->json);
+	if (store_head_meta(h, "hash-count", cnt, sizeof(cnt)) == 0 &&
+		strtoull(cnt, NULL, 10) != *count)
+	{
+		snprintf(msg, sizeof(msg), "the object's hash-count metadata says %.20s, but it holds %llu "
+				 "encodings", cnt, (unsigned long long) *count);
+		return fail(u, 400, msg);
+	}
+	return flush_pending(u);
+}
+
+/*
+ * A pointer upload: import the objects the party put in its folder (see
+ * api_external.c) as if they had come in the body, with the same checks.
+ * The encodings object stays where it is and is recorded as the upload's
+ * object.
+ */
+static int
+import_pointer(Upload *u, const ApiPointer *pt, const UploadSink *jsink, const UploadLimits *lim,
+			   uint64_t *count)
+{
+	StoreHead	h;
+	char		err[512];
+	int			rc = store_head(u->ctx->store, pt->enc_key, &h, err, sizeof(err));
+
+	if (rc == 1)
+		return fail(u, 400, "there is no object at the encodings path: upload it first");
+	if (rc != 0)
+	{
+		api_log("error", "cannot read an external upload", json_pack("{s:s}", "error", err));
+		return fail(u, 503, "the object store could not be read");
+	}
+	if (h.size > u->ctx->limits.max_body_bytes)
+		return fail(u, 413, "the encodings object is larger than this server accepts");
+	u->external_blocks = pt->blocks_key[0] != '\0';
+	upload_json_free(u->json);
+	u->json = NULL;
+	if ((pt->enc_json ? read_json_object(u, pt->enc_key, &h, jsink, lim, count)
+		 : read_binary_object(u, pt->enc_key, &h, lim, count)) != 0)
+		return -1;
+	if (u->external_blocks)
+	{
+		upload_json_free(u->json);
+		if (!(u->json = upload_json_new(jsink, lim)))
+			return fail(u, 500, "out of memory");
+		upload_json_blocks_only(u->json, *count);
+		if (read_object(u, pt->blocks_key, NULL) != 0)
+			return -1;
+		if (upload_json_finish(u->json) != 0)
+			return fail(u, 400, upload_json_error(u->json));
+	}
+	if (!u->im)
+		return fail(u, 400, "the upload has no encodings");
+	if (u->uses_blocking && u->block_rows == 0 &&
+		(!u->json || upload_json_form(u->json) != UPLOAD_FORM_CLKNBLOCKS))
+		return fail(u, 400, "this project uses blocking: the upload needs blocks");
+	return size_mismatch(u);
 }
 
 /*
@@ -363,14 +531,15 @@ record(Upload *u, StoreWriter *w, const char *key, const char *receipt, uint64_t
 		return fail(u, 503, "database error");
 	}
 	PQclear(r);
-	if (store_put_commit(w, err, sizeof(err)) != 0)
+	if (w && store_put_commit(w, err, sizeof(err)) != 0)
 	{
 		api_db_command(u->pg, "ROLLBACK");
 		return fail(u, 503, "object store commit failed");
 	}
 	if (!api_db_command(u->pg, "COMMIT"))
 	{
-		store_remove_prefix(u->ctx->store, key, err, sizeof(err));
+		if (w)
+			store_remove_prefix(u->ctx->store, key, err, sizeof(err));
 		return fail(u, 503, "database commit failed");
 	}
 	/* the primary's WAL position after the commit: what a replica must have replayed */
@@ -399,6 +568,8 @@ api_upload(struct mg_connection *c, ApiCtx *ctx, const char *pid, int binary)
 				objid[API_TOKEN_HEX + 1],
 				key[200],
 				err[256];
+	const char *okey = key;
+	ApiPointer	pt;
 	StoreWriter *w = NULL;
 	UploadBin  *bin = NULL;
 	int			status;
@@ -468,7 +639,7 @@ api_upload(struct mg_connection *c, ApiCtx *ctx, const char *pid, int binary)
 		jsink.encoding = on_encoding;
 		jsink.block = on_block;
 		jsink.arg = &u;
-		if (!(u.json = upload_json_new(&jsink, &lim)))
+		if (!(u.json = upload_json_new(&jsink, &lim)) || !(u.head = malloc(API_POINTER_MAX_BODY)))
 		{
 			fail(&u, 500, "out of memory");
 			goto failed;
@@ -476,10 +647,28 @@ api_upload(struct mg_connection *c, ApiCtx *ctx, const char *pid, int binary)
 	}
 	total = stream_body(c, &u, w, bin);
 	finish_body(c, &u, bin, total);
+	if (!u.status && !binary && upload_json_form(u.json) == UPLOAD_FORM_POINTER)
+	{
+		/* keep the objects the pointer names, not the pointer */
+		store_put_abort(w);
+		w = NULL;
+		if (store_is_local(ctx->store))
+			fail(&u, 501, "Feature Disabled: object-store pointer uploads need the S3 object store; "
+				 "upload the encodings in the request body");
+		else if (total > API_POINTER_MAX_BODY)
+			fail(&u, 400, "a pointer upload's body must be under 64 kB");
+		else if ((status = api_pointer_resolve(ctx->store, pid, u.dp_index, u.head, u.head_len, &pt,
+											   err, sizeof(err))) != 0)
+			fail(&u, status, err);
+		else if (import_pointer(&u, &pt, &jsink, &lim, &count) == 0)
+			okey = pt.enc_key;
+	}
+	else if (!binary && !u.status)
+		count = upload_json_count(u.json);
 	if (!u.status && !u.im)
 		fail(&u, 400, "the upload has no encodings");
 	if (!u.status)
-		record(&u, w, key, receipt, binary ? count : upload_json_count(u.json));
+		record(&u, w, okey, receipt, count);
 	if (!u.status)
 	{
 		w = NULL;
@@ -498,6 +687,7 @@ done:
 	upload_json_free(u.json);
 	upload_bin_free(bin);
 	free(u.pblocks);
+	free(u.head);
 	status = u.status;
 	if (status)
 		return api_send_problem(c, route, status, u.err);

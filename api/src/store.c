@@ -293,3 +293,10 @@ store_locate(ObjectStore *s, const char *bucket, const char *path, char *key, si
 		return -1;
 	return store_key_valid(key) ? 0 : -1;
 }
+
+/* Whether the store is the local filesystem (clients cannot reach it). */
+int
+store_is_local(const ObjectStore *s)
+{
+	return s->ops == &store_file_ops;
+}

@@ -80,6 +80,7 @@ extern int	store_head(ObjectStore *s, const char *key, StoreHead *h, char *err, 
 extern int	store_head_meta(const StoreHead *h, const char *name, char *out, size_t outlen);
 extern int	store_grant(ObjectStore *s, const char *key, StoreGrantKind kind, const char *who,
 						StoreGrant *g, char *err, size_t errlen);
+extern int	store_is_local(const ObjectStore *s);
 extern int	store_locate(ObjectStore *s, const char *bucket, const char *path,
 						 char *key, size_t keylen);
 

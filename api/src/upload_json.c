@@ -66,6 +66,7 @@ struct UploadJson
 	uint64_t	max_index;		/* largest record index in "blocks" */
 	size_t		nbytes;			/* size of every encoding (the first's) */
 	UploadForm	form;
+	bool		blocks_only;	/* a blocks file: {"blocks": {...}} for count records */
 	bool		failed;
 	char		err[320];
 	uint8_t    *dec;
@@ -194,6 +195,8 @@ take_key(UploadJson *u)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strlen(keys[i].name) == u->len && memcmp(keys[i].name, u->buf, u->len) == 0)
 			bit = keys[i].bit;
+	if (u->blocks_only && bit != K_BLOCKS)
+		return fail(u, "a blocks file has only the key \"blocks\"");
 	if (!bit)
 		return fail(u, "unknown key \"%.*s\": expected clks, clknblocks, or encodings with optional blocks",
 					(int) u->len, u->buf);
@@ -439,6 +442,17 @@ upload_json_new(const UploadSink *sink, const UploadLimits *limits)
 	return u;
 }
 
+/*
+ * Make a new parser read a blocks file ({"blocks": {...}}, the separate
+ * object of a pointer upload) for the count encodings already read.
+ */
+void
+upload_json_blocks_only(UploadJson *u, uint64_t count)
+{
+	u->blocks_only = true;
+	u->count = count;
+}
+
 /* Feed the next piece of the body; 0, or -1 once the body is invalid. */
 int
 upload_json_feed(UploadJson *u, const char *data, size_t len)
@@ -562,6 +576,16 @@ upload_json_finish(UploadJson *u)
 		return fail(u, "the body ends before the JSON object does (truncated upload?)");
 	if (u->form == UPLOAD_FORM_POINTER)
 		return 0;
+	if (u->blocks_only)
+	{
+		if (!(u->seen & K_BLOCKS))
+			return fail(u, "a blocks file needs the key \"blocks\"");
+		u->form = UPLOAD_FORM_ENCODINGS;
+		if (u->any_index && u->max_index >= u->count)
+			return fail(u, "blocks name record %llu, but there are only %llu encodings",
+						(unsigned long long) u->max_index, (unsigned long long) u->count);
+		return 0;
+	}
 	if (u->seen & K_CLKS)
 		u->form = UPLOAD_FORM_CLKS;
 	else if (u->seen & K_CLKNBLOCKS)

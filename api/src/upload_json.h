@@ -48,6 +48,7 @@ typedef struct UploadLimits
 typedef struct UploadJson UploadJson;
 
 extern UploadJson *upload_json_new(const UploadSink *sink, const UploadLimits *limits);
+extern void upload_json_blocks_only(UploadJson *u, uint64_t count);
 extern int	upload_json_feed(UploadJson *u, const char *data, size_t len);
 extern int	upload_json_finish(UploadJson *u);
 extern const char *upload_json_error(const UploadJson *u);

@@ -136,12 +136,51 @@ file_case(const char *path, UploadForm form, uint64_t n)
 }
 
 /* All cases. */
+/* A blocks file for n records: 0 and the memberships seen, or -1 with err. */
+static long
+blocks_file(const char *body, uint64_t n, char *err, size_t errlen)
+{
+	Result		r = {0};
+	UploadSink	sink = {on_encoding, on_block, &r};
+	UploadLimits lim = {1000000, 64, 16};
+	UploadJson *u = upload_json_new(&sink, &lim);
+	int			rc;
+
+	upload_json_blocks_only(u, n);
+	rc = upload_json_feed(u, body, strlen(body));
+	if (rc == 0)
+		rc = upload_json_finish(u);
+	snprintf(err, errlen, "%s", upload_json_error(u));
+	rc = rc == 0 && upload_json_form(u) == UPLOAD_FORM_ENCODINGS ? (int) r.blocks : -1;
+	upload_json_free(u);
+	return rc;
+}
+
+/* The blocks file of a pointer upload: only "blocks", records in range. */
+static void
+blocks_file_cases(void)
+{
+	char		err[320];
+
+	check(blocks_file("{\"blocks\": {\"0\": [\"a\", 2], \"2\": [\"b\"]}}", 3, err, sizeof(err)) == 3,
+		  "blocks file: memberships of the records named");
+	check(blocks_file("{\"blocks\": {\"3\": [\"a\"]}}", 3, err, sizeof(err)) == -1 &&
+		  strstr(err, "only 3 encodings"), "blocks file: a record past the encodings is refused");
+	check(blocks_file("{\"clks\": [\"AQI=\"]}", 3, err, sizeof(err)) == -1 && strstr(err, "only the key"),
+		  "blocks file: encodings in it are refused");
+	check(blocks_file("{}", 3, err, sizeof(err)) == -1 && strstr(err, "needs the key"),
+		  "blocks file: an empty object is refused");
+	check(blocks_file("{\"blocks\": {\"0\": [\"a\"]", 3, err, sizeof(err)) == -1,
+		  "blocks file: a truncated one is refused");
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *data = argc > 1 ? argv[1] : "../shared/data";
 	char		path[512];
 
+	blocks_file_cases();
 	ok_case("{\"clks\": [\"AQI=\", \"AwQ=\", \"//8=\"]}", UPLOAD_FORM_CLKS, 3, 0, "clks");
 	ok_case(" { \"clks\" : [ \"AQI=\" ] } \n", UPLOAD_FORM_CLKS, 1, 0, "whitespace");
 	ok_case("{\"clks\": [\"\\/\\/8=\"]}", UPLOAD_FORM_CLKS, 1, 0, "escaped slash");

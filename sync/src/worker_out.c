@@ -53,7 +53,14 @@ worker_out_begin(ObjectStore *s, const char *key)
 void
 worker_out_str(WorkerOut *o, const char *s)
 {
-	size_t		n = strlen(s);
+	worker_out_bytes(o, s, strlen(s));
+}
+
+/* Append n bytes. */
+void
+worker_out_bytes(WorkerOut *o, const void *data, size_t n)
+{
+	const char *s = data;
 
 	while (n)
 	{

@@ -14,6 +14,7 @@ typedef struct WorkerOut WorkerOut;
 
 extern WorkerOut *worker_out_begin(ObjectStore *s, const char *key);
 extern void worker_out_str(WorkerOut *o, const char *s);
+extern void worker_out_bytes(WorkerOut *o, const void *data, size_t n);
 extern void worker_out_fmt(WorkerOut *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 extern int	worker_out_commit(WorkerOut *o, long long *bytes, char *err, size_t errlen);
 extern void worker_out_abort(WorkerOut *o);

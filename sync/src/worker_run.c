@@ -169,11 +169,14 @@ stream_rows(Run *run, PGconn *c, const char *sql, int n, const char *const *p,
 	return ok ? 0 : -1;
 }
 
-/* Begin a result object of this attempt. */
+/*
+ * Begin a result object of this attempt; slot 1 begins a second one beside
+ * the one in slot 0 (commit them in order: each commit takes slot 0).
+ */
 static WorkerOut *
-begin_object(Worker *w, Run *run, const char *kind, int dp_index, const char *name)
+begin_object_in(Worker *w, Run *run, int slot, const char *kind, int dp_index, const char *name)
 {
-	ResultObject *o = &run->objects[run->nobjects];
+	ResultObject *o = &run->objects[run->nobjects + slot];
 	WorkerOut  *out;
 
 	snprintf(o->key, sizeof(o->key), "%s%s", run->prefix, name);
@@ -188,7 +191,14 @@ begin_object(Worker *w, Run *run, const char *kind, int dp_index, const char *na
 	return out;
 }
 
-/* Commit the object begun last. */
+/* Begin the one result object being written. */
+static WorkerOut *
+begin_object(Worker *w, Run *run, const char *kind, int dp_index, const char *name)
+{
+	return begin_object_in(w, run, 0, kind, dp_index, name);
+}
+
+/* Commit the object in slot 0. */
 static int
 commit_object(Run *run, WorkerOut *out)
 {
@@ -203,39 +213,80 @@ commit_object(Run *run, WorkerOut *out)
 	return 0;
 }
 
-/* similarity_scores: [[[ds_a, row_a], [ds_b, row_b], score], ...] in anonlink's order. */
+/*
+ * similarity_scores: [[[ds_a, row_a], [ds_b, row_b], score], ...] in
+ * anonlink's order, and beside it the same pairs in anonlink's binary
+ * candidate-pair format (anonlink.serialization, version 1): a header of
+ * four bytes (version, then the sizes of a score, a dataset index and a
+ * record index: 8, 4, 4), then per pair the score as a little-endian
+ * double, the two dataset indices and the two record indices as
+ * little-endian uint32.
+ */
 typedef struct ScoresOut
 {
 	WorkerOut  *out;
+	WorkerOut  *bin;
 	long long	n;
 } ScoresOut;
+
+/* Little-endian bytes of v (n of them) at p. */
+static void
+put_le(unsigned char *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (unsigned char) (v >> (8 * i));
+}
 
 static void
 score_row(void *arg, PGresult *r)
 {
 	ScoresOut  *s = arg;
+	unsigned char e[24];
+	double		score = strtod(PQgetvalue(r, 0, 0), NULL);
+	uint64_t	bits;
 
 	worker_out_fmt(s->out, "%s[[%s,%s],[%s,%s],%s]", s->n++ ? "," : "", PQgetvalue(r, 0, 1),
 				   PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 0));
+	memcpy(&bits, &score, sizeof(bits));
+	put_le(e, bits, 8);
+	put_le(e + 8, strtoull(PQgetvalue(r, 0, 1), NULL, 10), 4);
+	put_le(e + 12, strtoull(PQgetvalue(r, 0, 3), NULL, 10), 4);
+	put_le(e + 16, strtoull(PQgetvalue(r, 0, 2), NULL, 10), 4);
+	put_le(e + 20, strtoull(PQgetvalue(r, 0, 4), NULL, 10), 4);
+	worker_out_bytes(s->bin, e, sizeof(e));
 }
 
 static int
 compute_scores(Worker *w, Run *run)
 {
+	static const unsigned char header[4] = {1, 8, 4, 4};
 	const char *p[2] = {run->datasets, run->threshold_text};
-	ScoresOut	s = {begin_object(w, run, "similarity_scores", -1, "similarity_scores.json"), 0};
+	ScoresOut	s = {begin_object_in(w, run, 0, "similarity_scores", -1, "similarity_scores.json"),
+	NULL, 0};
 
 	if (!s.out)
 		return -1;
-	worker_out_str(s.out, "{\"similarity_scores\":[");
-	if (stream_rows(run, w->read, "SELECT score, ds_a, row_a, ds_b, row_b FROM "
-					"pprl_candidates($1::regclass[], $2::float8)", 2, p, score_row, &s) != 0)
+	if (!(s.bin = begin_object_in(w, run, 1, "similarity_scores_binary", -1, "similarity_scores.bin")))
 	{
 		worker_out_abort(s.out);
 		return -1;
 	}
+	worker_out_str(s.out, "{\"similarity_scores\":[");
+	worker_out_bytes(s.bin, header, sizeof(header));
+	if (stream_rows(run, w->read, "SELECT score, ds_a, row_a, ds_b, row_b FROM "
+					"pprl_candidates($1::regclass[], $2::float8)", 2, p, score_row, &s) != 0)
+	{
+		worker_out_abort(s.out);
+		worker_out_abort(s.bin);
+		return -1;
+	}
 	worker_out_str(s.out, "]}");
-	return commit_object(run, s.out);
+	if (commit_object(run, s.out) != 0)
+	{
+		worker_out_abort(s.bin);
+		return -1;
+	}
+	return commit_object(run, s.bin);
 }
 
 /* groups: [[[ds, row], ...], ...], one group of two or more per element. */
