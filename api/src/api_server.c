@@ -19,6 +19,7 @@
 #include "api_problem.h"
 #include "api_projects.h"
 #include "api_server.h"
+#include "api_settings.h"
 
 #define PPRL_VERSION "0.1.0"
 
@@ -26,7 +27,11 @@ struct ApiServer
 {
 	struct mg_context *mg;
 	ApiCtx		ctx;			/* what the routes share */
+	size_t		max_head;		/* PPRL_MAX_HEADER_BYTES */
+	char		buf_size[24];	/* civetweb's request buffer: room to measure a head past max_head */
 };
+
+#define HEAD_TOO_LARGE "the request's headers are larger than this server accepts (PPRL_MAX_HEADER_BYTES)"
 
 /* Only GET (and HEAD) on these read-only routes. */
 static int
@@ -139,6 +144,46 @@ route_not_found(struct mg_connection *c, void *cb)
 	return api_send_problem(c, "other", 404, "no such resource");
 }
 
+/*
+ * Before any route: a request head over PPRL_MAX_HEADER_BYTES is 431
+ * Request Header Fields Too Large.  civetweb reads heads into a larger
+ * buffer (see api_server_start) so that they can be measured here.
+ */
+static int
+on_begin_request(struct mg_connection *c)
+{
+	ApiServer  *s = mg_get_user_data(mg_get_context(c));
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	size_t		n = strlen(ri->request_method) + strlen(ri->request_uri) + 16 +
+		(ri->query_string ? strlen(ri->query_string) + 1 : 0);
+
+	for (int i = 0; i < ri->num_headers; i++)
+		n += strlen(ri->http_headers[i].name) + strlen(ri->http_headers[i].value) + 4;
+	if (n <= s->max_head)
+		return 0;
+	api_http_closing(c);
+	api_send_problem(c, "other", 431, HEAD_TOO_LARGE);
+	return 1;
+}
+
+/*
+ * civetweb's own errors (before any handler runs), as problem JSON.  A
+ * head too large even for civetweb's buffer comes as a 400 "malformed"
+ * (or 413) that cannot be told apart from garbage: say both.
+ */
+static int
+on_http_error(struct mg_connection *c, int status, const char *msg)
+{
+	if (status == 413)
+		api_send_problem(c, "other", 431, HEAD_TOO_LARGE);
+	else if (status == 400 && msg && strstr(msg, "Malformed"))
+		api_send_problem(c, "other", 400, "malformed request, or headers far larger than this "
+						 "server accepts (PPRL_MAX_HEADER_BYTES)");
+	else
+		api_send_problem(c, "other", status, msg && *msg ? msg : "bad request");
+	return 0;
+}
+
 /* Start civetweb with bounded headers and a fixed thread pool. */
 ApiServer *
 api_server_start(const ApiServerConfig *cfg, char *err, size_t errlen)
@@ -148,7 +193,7 @@ api_server_start(const ApiServerConfig *cfg, char *err, size_t errlen)
 	const char *options[] = {
 		"listening_ports", cfg->listen,
 		"num_threads", cfg->threads,
-		"max_request_size", cfg->max_header_bytes,
+		"max_request_size", "",	/* options[5]: set below */
 		"request_timeout_ms", "600000",
 		"enable_keep_alive", "yes",
 		NULL
@@ -159,12 +204,17 @@ api_server_start(const ApiServerConfig *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	s->max_head = strtoul(cfg->max_header_bytes, NULL, 10);
+	snprintf(s->buf_size, sizeof(s->buf_size), "%zu", s->max_head + 65536);
+	options[5] = s->buf_size;
 	s->ctx.db = cfg->db;
 	s->ctx.store = cfg->store;
 	s->ctx.queue = cfg->queue;
 	s->ctx.limits = cfg->limits;
 	atomic_init(&s->ctx.uploads, 0);
 	memset(&cbs, 0, sizeof(cbs));
+	cbs.http_error = on_http_error;
+	cbs.begin_request = on_begin_request;
 	mg_init_library(0);
 	s->mg = mg_start(&cbs, s, options);
 	if (!s->mg)
