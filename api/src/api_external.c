@@ -57,6 +57,43 @@ find_party(ApiCtx *ctx, const char *pid, const char *token, int *dp_index, int *
 }
 
 /*
+ * Answer with temporary credentials for key, as upstream does:
+ * {"credentials": {...}, <where>: {endpoint, secure, bucket, path}} with
+ * status; or 501 (disabled says what to do instead) when the store gives
+ * none, 503 when it failed.  The secrets go to the client only.
+ */
+int
+api_send_grant(struct mg_connection *c, ApiCtx *ctx, const char *route, const char *key,
+			   StoreGrantKind kind, const char *who, int status, const char *where,
+			   const char *disabled)
+{
+	char		err[512];
+	StoreGrant *g = malloc(sizeof(StoreGrant));
+	json_t	   *o;
+	int			rc;
+
+	if (!g)
+		return api_send_problem(c, route, 500, "out of memory");
+	rc = store_grant(ctx->store, key, kind, who, g, err, sizeof(err));
+	if (rc != 0)
+	{
+		free(g);
+		if (rc == 1)
+			return api_send_problem(c, route, 501, disabled);
+		api_log("error", "cannot issue object store credentials", json_pack("{s:s}", "error", err));
+		return api_send_problem(c, route, 503, "the object store could not issue credentials");
+	}
+	o = json_pack("{s:{s:s,s:s,s:s,s:s},s:{s:s,s:b,s:s,s:s}}",
+				  "credentials", "AccessKeyId", g->access_key, "SecretAccessKey", g->secret_key,
+				  "SessionToken", g->session_token, "Expiration", g->expiration,
+				  where, "endpoint", g->endpoint, "secure", g->secure, "bucket", g->bucket,
+				  "path", g->path);
+	memset(g, 0, sizeof(*g));
+	free(g);
+	return api_send_json(c, route, status, o);
+}
+
+/*
  * GET .../authorize-external-upload: 201 with credentials that write under
  * the party's folder, and where it is.  With the file store (or no STS
  * role) the feature is off: 501, which clients (anonlink-client) answer by
@@ -67,14 +104,10 @@ api_authorize_external_upload(struct mg_connection *c, ApiCtx *ctx, const char *
 {
 	const char *auth = mg_get_header(c, "Authorization");
 	char		key[128],
-				who[64],
-				err[512];
-	StoreGrant *g;
-	json_t	   *o;
+				who[64];
 	int			dp_index = 0,
 				used = 0,
-				status,
-				rc;
+				status;
 
 	if (strcmp(mg_get_request_info(c)->request_method, "GET") != 0)
 		return api_send_problem(c, ROUTE, 405, "use GET");
@@ -89,25 +122,7 @@ api_authorize_external_upload(struct mg_connection *c, ApiCtx *ctx, const char *
 		return api_send_problem(c, ROUTE, 403, "This token has already been used to upload clks.");
 	snprintf(key, sizeof(key), "external/%s/%d", pid, dp_index);
 	snprintf(who, sizeof(who), "pprl-%.16s-%d", pid, dp_index);
-	if (!(g = malloc(sizeof(StoreGrant))))
-		return api_send_problem(c, ROUTE, 500, "out of memory");
-	rc = store_grant(ctx->store, key, STORE_GRANT_PUT_UNDER, who, g, err, sizeof(err));
-	if (rc != 0)
-	{
-		free(g);
-		if (rc == 1)
-			return api_send_problem(c, ROUTE, 501, DISABLED);
-		api_log("error", "cannot issue upload credentials", json_pack("{s:s}", "error", err));
-		return api_send_problem(c, ROUTE, 503, "the object store could not issue credentials");
-	}
-	o = json_pack("{s:{s:s,s:s,s:s,s:s},s:{s:s,s:b,s:s,s:s}}",
-				  "credentials", "AccessKeyId", g->access_key, "SecretAccessKey", g->secret_key,
-				  "SessionToken", g->session_token, "Expiration", g->expiration,
-				  "upload", "endpoint", g->endpoint, "secure", g->secure, "bucket", g->bucket,
-				  "path", g->path);
-	memset(g, 0, sizeof(*g));
-	free(g);
-	return api_send_json(c, ROUTE, 201, o);
+	return api_send_grant(c, ctx, ROUTE, key, STORE_GRANT_PUT_UNDER, who, 201, "upload", DISABLED);
 }
 
 /*

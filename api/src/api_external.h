@@ -26,6 +26,9 @@ typedef struct ApiPointer
 	char		blocks_key[API_KEY_MAX];	/* "" when there is no blocks file */
 } ApiPointer;
 
+extern int	api_send_grant(struct mg_connection *c, ApiCtx *ctx, const char *route, const char *key,
+						   StoreGrantKind kind, const char *who, int status, const char *where,
+						   const char *disabled);
 extern int	api_authorize_external_upload(struct mg_connection *c, ApiCtx *ctx, const char *pid);
 extern int	api_pointer_resolve(ObjectStore *s, const char *pid, int dp_index, const char *body,
 								size_t len, ApiPointer *p, char *err, size_t errlen);

@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "api_auth.h"
+#include "api_external.h"
 #include "api_http.h"
 #include "api_runs.h"
-#include "api_settings.h"
 #include "api_token.h"
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
@@ -263,12 +263,9 @@ result_address(struct mg_connection *c, ApiCtx *ctx, PGconn *pg, const char *rid
 {
 	const char *route = "/projects/{pid}/runs/{rid}/result";
 	const char *p[1] = {rid};
-	char		err[512],
+	char		key[512],
 				who[40];
-	StoreGrant *g;
 	PGresult   *r;
-	json_t	   *o;
-	int			rc;
 
 	r = api_db_exec(pg, "SELECT object_key FROM run_results WHERE run_id = $1 "
 					"AND kind = 'similarity_scores_binary'", 1, p, PGRES_TUPLES_OK);
@@ -279,32 +276,12 @@ result_address(struct mg_connection *c, ApiCtx *ctx, PGconn *pg, const char *rid
 								"(it completed before they were written); fetch the JSON result"
 								: "database unavailable");
 	}
-	if (!(g = malloc(sizeof(StoreGrant))))
-	{
-		PQclear(r);
-		return api_send_problem(c, route, 500, "out of memory");
-	}
 	snprintf(who, sizeof(who), "pprl-result-%.16s", rid);
-	rc = store_grant(ctx->store, PQgetvalue(r, 0, 0), STORE_GRANT_GET, who, g, err, sizeof(err));
+	snprintf(key, sizeof(key), "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
-	if (rc != 0)
-	{
-		free(g);
-		if (rc == 1)
-			return api_send_problem(c, route, 501, "Feature Disabled: object store addresses need the "
-									"S3 object store with S3_STS_ROLE_ARN; fetch the result without "
-									"RETURN-OBJECT-STORE-ADDRESS");
-		api_log("error", "cannot issue download credentials", json_pack("{s:s}", "error", err));
-		return api_send_problem(c, route, 503, "the object store could not issue credentials");
-	}
-	o = json_pack("{s:{s:s,s:s,s:s,s:s},s:{s:s,s:b,s:s,s:s}}",
-				  "credentials", "AccessKeyId", g->access_key, "SecretAccessKey", g->secret_key,
-				  "SessionToken", g->session_token, "Expiration", g->expiration,
-				  "object", "endpoint", g->endpoint, "secure", g->secure, "bucket", g->bucket,
-				  "path", g->path);
-	memset(g, 0, sizeof(*g));
-	free(g);
-	return api_send_json(c, route, 200, o);
+	return api_send_grant(c, ctx, route, key, STORE_GRANT_GET, who, 200, "object",
+						  "Feature Disabled: object store addresses need the S3 object store with "
+						  "S3_STS_ROLE_ARN; fetch the result without RETURN-OBJECT-STORE-ADDRESS");
 }
 
 /* GET /runs/{rid}/result: stream the stored result object. */

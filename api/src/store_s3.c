@@ -551,14 +551,12 @@ list_one(void *arg, const char *key, unsigned long long size, const char *upload
 	return strlen(key) > l->strip ? l->fn(l->arg, key + l->strip, size) : 0;
 }
 
-/* List the object at key and everything under key + "/". */
+/* Size and user metadata of an object: 0, 1 if there is none, -1. */
 static int
-s3_list(void *impl, const char *key, StoreListFn fn, void *arg, char *err, size_t errlen)
+s3_head(void *impl, const char *key, StoreHead *h, char *err, size_t errlen)
 {
 	S3Store    *s = impl;
-	ListArg		l = {fn, arg, strlen(s->prefix)};
 	char	   *k = s3_full_key(s, key);
-	char		prefix[1100];
 	S3Request	r;
 	int			rc;
 
@@ -567,23 +565,47 @@ s3_list(void *impl, const char *key, StoreListFn fn, void *arg, char *err, size_
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	/* the exact key first (HEAD), then the folder */
 	memset(&r, 0, sizeof(r));
 	r.method = "HEAD";
 	r.key = k;
-	if (s3_perform(s->c, &r) == 0)
+	rc = s3_perform(s->c, &r);
+	if (rc == 0)
 	{
-		s3_request_done(&r);
-		rc = list_one(&l, k, r.length > 0 ? (unsigned long long) r.length : 0, NULL);
-		if (rc != 0)
-		{
-			free(k);
-			snprintf(err, errlen, "listing %s was stopped", key);
-			return -1;
-		}
+		h->size = r.length > 0 ? (unsigned long long) r.length : 0;
+		memcpy(h->meta, r.meta, sizeof(h->meta));
 	}
+	else if (r.status == 404)
+		rc = 1;
 	else
-		s3_request_done(&r);
+		snprintf(err, errlen, "%s", r.err);
+	s3_request_done(&r);
+	free(k);
+	return rc;
+}
+
+/* List the object at key and everything under key + "/". */
+static int
+s3_list(void *impl, const char *key, StoreListFn fn, void *arg, char *err, size_t errlen)
+{
+	S3Store    *s = impl;
+	ListArg		l = {fn, arg, strlen(s->prefix)};
+	char	   *k = s3_full_key(s, key);
+	char		prefix[1100];
+	StoreHead	h;
+
+	if (!k)
+	{
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* the exact key first (HEAD), then the folder */
+	memset(&h, 0, sizeof(h));
+	if (s3_head(s, key, &h, err, errlen) == 0 && list_one(&l, k, h.size, NULL) != 0)
+	{
+		free(k);
+		snprintf(err, errlen, "listing %s was stopped", key);
+		return -1;
+	}
 	snprintf(prefix, sizeof(prefix), "%s/", k);
 	free(k);
 	return list_all(s, prefix, false, list_one, &l, err, errlen);
@@ -656,38 +678,6 @@ s3_ping(void *impl, char *err, size_t errlen)
 	if (rc != 0)
 		snprintf(err, errlen, "%s", r.err);
 	s3_request_done(&r);
-	return rc;
-}
-
-/* Size and user metadata of an object: 0, 1 if there is none, -1. */
-static int
-s3_head(void *impl, const char *key, StoreHead *h, char *err, size_t errlen)
-{
-	S3Store    *s = impl;
-	char	   *k = s3_full_key(s, key);
-	S3Request	r;
-	int			rc;
-
-	if (!k)
-	{
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	memset(&r, 0, sizeof(r));
-	r.method = "HEAD";
-	r.key = k;
-	rc = s3_perform(s->c, &r);
-	if (rc == 0)
-	{
-		h->size = r.length > 0 ? (unsigned long long) r.length : 0;
-		memcpy(h->meta, r.meta, sizeof(h->meta));
-	}
-	else if (r.status == 404)
-		rc = 1;
-	else
-		snprintf(err, errlen, "%s", r.err);
-	s3_request_done(&r);
-	free(k);
 	return rc;
 }
 
