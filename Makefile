@@ -43,7 +43,7 @@ MATCH_SRCS := $(wildcard pg_pprl/src/match/*.c)
 SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all install installcheck check-core check-migrations check-api check-s3 fuzz test bench demo demo-sql up down clean
+.PHONY: all install installcheck check-core check-migrations check-api check-s3 check-stack fuzz test bench demo demo-sql up down clean
 
 all:
 	$(MAKE) -C pg_pprl
@@ -96,13 +96,17 @@ check-s3: all
 	$(MAKE) -C api ../build/store_test
 	scripts/test-s3.sh
 
+# The local multi-node stack: primary, two replicas with a worker each.
+check-stack: all
+	scripts/test-stack.sh
+
 fuzz:
 	$(MAKE) -C pg_pprl/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 	$(MAKE) -C api fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 
 # The closing line counts the suites above, each of which stops the run on failure.
-test: check-core installcheck check-migrations check-api check-s3 fuzz
-	@echo "test: 8 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, api units and black-box, S3 store and API on S3, fuzz)"
+test: check-core installcheck check-migrations check-api check-s3 check-stack fuzz
+	@echo "test: 9 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, api units and black-box, S3 store and API on S3, multi-node stack, fuzz)"
 
 bench: all
 	scripts/bench.sh

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh: the main job on the embedded default (one machine): start the
-# whole service on loopback (PostgreSQL with pg_pprl, Redis, the file object
-# store, the API and the worker), have two parties upload CLKs through the
-# REST API, link them at Dice 0.8, and print precision and recall against
+# whole service on loopback (PostgreSQL with pg_pprl and two hot-standby
+# replicas, Redis, the file object store, the API and a worker per replica),
+# have two parties upload CLKs through the REST API, link them at Dice 0.8, and print precision and recall against
 # the truth; then stop it all.  Uses the FEBRL4 CLKs in ../shared/data when
 # present, otherwise generated data with planted matches.  `demo.sh sql`
 # does the same link straight in SQL on a throwaway cluster.

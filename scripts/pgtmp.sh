@@ -4,6 +4,10 @@
 #   pgtmp.sh start DIR [EXTENSION_DESTDIR]   initdb + start; prints PGHOST/PGPORT/PGUSER
 #   pgtmp.sh start-staged DIR                install pg_pprl into DIR/stage, then
 #                                            start a cluster in DIR/pg that loads it
+#   pgtmp.sh replica PRIMARY_DIR DIR SLOT    a hot standby of the cluster in
+#                                            PRIMARY_DIR (its DIR/pg when staged),
+#                                            streaming through the physical slot
+#                                            SLOT; prints PGHOST/PGPORT/PGUSER
 #   pgtmp.sh stop DIR                        stop the cluster in DIR (or DIR/pg), remove DIR
 #
 # PostgreSQL refuses to run as root, so under root the cluster runs as an
@@ -72,6 +76,34 @@ start_staged() {
 	start "$dir/pg" "$dir/stage"
 }
 
+# A hot standby: pg_basebackup over the primary's socket with a physical
+# slot (created if missing, so a re-created standby reuses it), the
+# settings long match queries need (no cancellation by replay conflicts,
+# feedback so the primary keeps the rows they read), then started.
+replica() {
+	local primary=$1 dir=$2 slot=$3
+	[ -d "$primary/pg/sock" ] && primary=$primary/pg
+	pick_owner
+	mkdir -p "$dir/sock"
+	[ "$(id -u)" -eq 0 ] && chown -R "$OWNER" "$dir"
+	chmod 700 "$dir"
+	as_owner "$PG_BINDIR/psql" -X -q -h "$primary/sock" -p "$PORT" -U postgres -d postgres -c \
+		"SELECT pg_create_physical_replication_slot('$slot', true) WHERE NOT EXISTS
+		 (SELECT 1 FROM pg_replication_slots WHERE slot_name = '$slot')" >/dev/null
+	as_owner "$PG_BINDIR/pg_basebackup" -h "$primary/sock" -p "$PORT" -U postgres -D "$dir/data" \
+		-X stream -R -S "$slot" --checkpoint=fast --no-sync >"$dir/basebackup.log" 2>&1 ||
+		{ cat "$dir/basebackup.log" >&2; exit 1; }
+	{
+		echo "unix_socket_directories = '$dir/sock'"
+		echo "hot_standby = on"
+		echo "hot_standby_feedback = on"
+		echo "max_standby_streaming_delay = -1"
+	} | as_owner tee -a "$dir/data/postgresql.conf" >/dev/null
+	as_owner "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
+		{ cat "$dir/server.log" >&2; exit 1; }
+	echo "PGHOST=$dir/sock PGPORT=$PORT PGUSER=postgres"
+}
+
 stop() {
 	local dir=$1 data
 	pick_owner
@@ -86,6 +118,7 @@ stop() {
 case "${1:-}" in
 start) start "$2" "${3:-}" ;;
 start-staged) start_staged "$2" ;;
+replica) replica "$2" "$3" "$4" ;;
 stop) stop "$2" ;;
-*) echo "usage: $0 start DIR [EXTENSION_DESTDIR] | start-staged DIR | stop DIR" >&2; exit 2 ;;
+*) echo "usage: $0 start DIR [EXTENSION_DESTDIR] | start-staged DIR | replica PRIMARY_DIR DIR SLOT | stop DIR" >&2; exit 2 ;;
 esac

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # stack.sh: the whole service on this machine, on loopback (make up / make down).
 #
-#   stack.sh up     PostgreSQL with pg_pprl and the migrations, Redis, the
-#                   object store (file:// by default; OBJECT_STORE=s3 starts
-#                   a single-node Ceph radosgw instead), the API and the
-#                   worker; waits for /readyz; last line SERVER=http://...
+#   stack.sh up     the primary PostgreSQL with pg_pprl and the migrations,
+#                   WORKERS (default 2) hot-standby replicas streaming from
+#                   it through slots, Redis, the object store (file:// by
+#                   default; OBJECT_STORE=s3 starts a single-node Ceph
+#                   radosgw instead), the API and one worker per replica
+#                   (matching on its replica, writing to the primary);
+#                   waits for /readyz; last line SERVER=http://...
 #   stack.sh down   stop everything and remove its state
 #   stack.sh env    print the running stack's settings (for tests)
 #
@@ -80,9 +83,15 @@ up() {
 	. "$dir/stack.env"
 	set +a
 	spawn api build/pprl-api
-	if [ -x build/pprl-worker ]; then
-		spawn worker build/pprl-worker
-	fi
+	local i workers=${WORKERS:-2} rurl
+	case $workers in '' | *[!0-9]*) echo "stack.sh: WORKERS must be a number" >&2; exit 2 ;; esac
+	for ((i = 0; i < workers; i++)); do
+		scripts/pgtmp.sh replica "$dir/pg" "$dir/replica-$i" "worker_$i" >/dev/null
+		rurl="host=$dir/replica-$i/sock port=$PGPORT user=$PGUSER dbname=postgres"
+		echo "REPLICA_${i}_URL=$rurl" >>"$dir/stack.env"
+		PRIMARY_URL="$DATABASE_URL" DATABASE_URL="$rurl" PPRL_WORKER_NAME="worker-$i" \
+			spawn "worker-$i" build/pprl-worker
+	done
 	for _ in $(seq 1 100); do
 		curl -sf -o /dev/null "$SERVER/readyz" && break
 		sleep 0.2
@@ -106,6 +115,9 @@ down() {
 		rm -f "$f"
 	done
 	[ -d "$dir/redis" ] && scripts/redistmp.sh stop "$dir/redis"
+	for f in "$dir"/replica-*; do
+		[ -d "$f" ] && scripts/pgtmp.sh stop "$f"
+	done
 	[ -d "$dir/pg" ] && scripts/pgtmp.sh stop "$dir/pg"
 	[ -d "$dir/rgw" ] && scripts/rgwtmp.sh stop "$dir/rgw"
 	rm -rf "$dir"
