@@ -213,6 +213,7 @@ describe_project(struct mg_connection *c, ApiDb *db, const char *pid)
 static int
 delete_project(struct mg_connection *c, ApiCtx *ctx, const char *pid)
 {
+	static const char *const folders[] = {"uploads", "external", "results"};
 	ApiDb	   *db = ctx->db;
 	PGconn	   *pg = api_db_get(db);
 	char		prefix[128],
@@ -237,12 +238,11 @@ delete_project(struct mg_connection *c, ApiCtx *ctx, const char *pid)
 	if (!ok)
 		return api_send_problem(c, "/projects/{pid}", 500, "could not delete the project");
 	/* the rows are gone; now its objects (uploads, external uploads, results) */
-	snprintf(prefix, sizeof(prefix), "uploads/%s/", pid);
-	store_remove_prefix(ctx->store, prefix, err, sizeof(err));
-	snprintf(prefix, sizeof(prefix), "external/%s/", pid);
-	store_remove_prefix(ctx->store, prefix, err, sizeof(err));
-	snprintf(prefix, sizeof(prefix), "results/%s/", pid);
-	store_remove_prefix(ctx->store, prefix, err, sizeof(err));
+	for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++)
+	{
+		snprintf(prefix, sizeof(prefix), "%s/%s/", folders[i], pid);
+		store_remove_prefix(ctx->store, prefix, err, sizeof(err));
+	}
 	return api_send_body(c, "/projects/{pid}", 204, "application/json", NULL);
 }
 

@@ -332,6 +332,35 @@ finish_body(struct mg_connection *c, Upload *u, UploadBin *bin, uint64_t total)
 		flush_pending(u);
 }
 
+/*
+ * The shape of a binary upload from its count and size (the Hash-Count and
+ * Hash-Size headers, or an object's hash-count and hash-size metadata) and
+ * its length in bytes (-1 when not known yet): 0, or -1 with the message
+ * (what names where the size came from).
+ */
+static int
+binary_shape(const ApiLimits *al, const UploadLimits *lim, const char *count_s, const char *size_s,
+			 long long length, const char *what, uint64_t *count, size_t *size,
+			 char *err, size_t errlen)
+{
+	if (upload_bin_headers(count_s, size_s, lim, count, size, err, errlen) != 0)
+		return -1;
+	if ((int) *size < al->min_encoding_size || (int) *size > al->max_encoding_size)
+	{
+		snprintf(err, errlen, "invalid value for %s: this server accepts %d to %d bytes", what,
+				 al->min_encoding_size, al->max_encoding_size);
+		return -1;
+	}
+	if (length >= 0 && (uint64_t) length != *count * *size)
+	{
+		snprintf(err, errlen, "Uploaded data did not match the expected size: %lld bytes, but "
+				 "exactly %llu encodings of %zu bytes are declared", length,
+				 (unsigned long long) *count, *size);
+		return -1;
+	}
+	return 0;
+}
+
 /* Where a store object goes: the parser in use (binary, or u->json). */
 typedef struct Feed
 {
@@ -381,20 +410,9 @@ read_binary_object(Upload *u, const char *key, const StoreHead *h, const UploadL
 	if (store_head_meta(h, "hash-count", cnt, sizeof(cnt)) != 0 ||
 		store_head_meta(h, "hash-size", sz, sizeof(sz)) != 0)
 		return fail(u, 400, "a binary encodings object needs the metadata hash-count and hash-size");
-	if (upload_bin_headers(cnt, sz, lim, count, &size, err, sizeof(err)) != 0)
+	if (binary_shape(&u->ctx->limits, lim, cnt, sz, (long long) h->size, "the hash-size metadata",
+					 count, &size, err, sizeof(err)) != 0)
 		return fail(u, 400, err);
-	if ((int) size < u->ctx->limits.min_encoding_size || (int) size > u->ctx->limits.max_encoding_size)
-	{
-		snprintf(err, sizeof(err), "invalid hash-size metadata: this server accepts %d to %d bytes",
-				 u->ctx->limits.min_encoding_size, u->ctx->limits.max_encoding_size);
-		return fail(u, 400, err);
-	}
-	if (h->size != *count * size)
-	{
-		snprintf(err, sizeof(err), "the object holds %llu bytes, but its metadata says %llu "
-				 "encodings of %zu bytes", h->size, (unsigned long long) *count, size);
-		return fail(u, 400, err);
-	}
 	if (ensure_import(u, u->external_blocks) != 0)
 		return -1;
 	if (!(bin = upload_bin_new(*count, size, &bsink)))
@@ -587,18 +605,10 @@ api_upload(struct mg_connection *c, ApiCtx *ctx, const char *pid, int binary)
 								"or raw encodings to .../binaryclks");
 	if (ri->content_length > 0 && (uint64_t) ri->content_length > ctx->limits.max_body_bytes)
 		return api_send_problem(c, route, 413, "the upload is larger than this server accepts");
-	if (binary && upload_bin_headers(mg_get_header(c, "Hash-Count"), mg_get_header(c, "Hash-Size"),
-									 &lim, &count, &size, err, sizeof(err)) != 0)
+	if (binary && binary_shape(&ctx->limits, &lim, mg_get_header(c, "Hash-Count"),
+							   mg_get_header(c, "Hash-Size"), ri->content_length, "Hash-Size",
+							   &count, &size, err, sizeof(err)) != 0)
 		return api_send_problem(c, route, 400, err);
-	if (binary && ((int) size < ctx->limits.min_encoding_size || (int) size > ctx->limits.max_encoding_size))
-	{
-		snprintf(err, sizeof(err), "invalid value for Hash-Size: this server accepts %d to %d bytes",
-				 ctx->limits.min_encoding_size, ctx->limits.max_encoding_size);
-		return api_send_problem(c, route, 400, err);
-	}
-	if (binary && ri->content_length >= 0 && (uint64_t) ri->content_length != count * size)
-		return api_send_problem(c, route, 400, "Uploaded data did not match the expected size: "
-								"the body must be exactly Hash-Count x Hash-Size bytes");
 	if (atomic_fetch_add(&ctx->uploads, 1) >= ctx->limits.max_uploads)
 	{
 		atomic_fetch_sub(&ctx->uploads, 1);

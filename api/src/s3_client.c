@@ -528,7 +528,7 @@ s3_perform(S3Client *c, S3Request *r)
 	r->status = 0;
 	r->resp = NULL;
 	r->resp_len = 0;
-	r->etag[0] = r->code[0] = r->err[0] = r->meta[0] = '\0';
+	r->etag[0] = r->code[0] = r->err[0] = '\0';
 	if (!url)
 	{
 		snprintf(r->err, sizeof(r->err), "out of memory");
