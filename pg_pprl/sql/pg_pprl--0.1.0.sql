@@ -253,3 +253,14 @@ BEGIN
 	USING datasets, threshold, k;
 END $$;
 COMMENT ON FUNCTION pprl_permutations(regclass[], float8, integer) IS 'two-party result as permutations: each record''s new position (matched pairs share one, drawn from the OS CSPRNG); the smaller dataset''s matched column, ordered by position, is the mask';
+
+-- Matching cut into parts (for workers on several servers)
+CREATE FUNCTION pprl_candidates_part(datasets regclass[], threshold float8, part integer, parts integer)
+	RETURNS TABLE (score float8, ds_a integer, row_a bigint, ds_b integer, row_b bigint)
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL RESTRICTED ROWS 10000;
+COMMENT ON FUNCTION pprl_candidates_part(regclass[], float8, integer, integer) IS 'the candidates of part `part` (0-based) of the job cut into `parts` of roughly equal comparison counts, in anonlink''s order; with blocking, merge the sorted parts and drop adjacent duplicates';
+
+CREATE FUNCTION pprl_parts(datasets regclass[], parts integer)
+	RETURNS TABLE (part integer, units integer, comparisons bigint)
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL RESTRICTED ROWS 100;
+COMMENT ON FUNCTION pprl_parts(regclass[], integer) IS 'how pprl_candidates_part cuts the job into parts: work units and comparisons (before the popcount filter) of each part';

@@ -15,6 +15,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -31,6 +33,8 @@
 
 PG_FUNCTION_INFO_V1(pprl_candidates);
 PG_FUNCTION_INFO_V1(pprl_greedy_groups);
+PG_FUNCTION_INFO_V1(pprl_candidates_part);
+PG_FUNCTION_INFO_V1(pprl_parts);
 
 /*
  * One loaded dataset: rows in row_id order; its CLKs and popcounts are
@@ -252,6 +256,10 @@ load_dataset(MatchInput *in, Oid relid, int index, MemoryContext keep, BlockInde
 #define SOLVER_BATCH 1024
 /* Comparisons per unit at most (each unit re-sorts its targets). */
 #define UNIT_MAX_COMPARISONS 200000000.0
+/* Units per dataset pair and part, when a job is cut into parts. */
+#define PART_SLICES 8
+/* Parts a job can be cut into at most. */
+#define MATCH_MAX_PARTS 65536
 
 /* Append a unit to a growable array. */
 static void
@@ -267,12 +275,48 @@ add_unit(MatchUnit **units, uint32 *n, uint32 *cap, MatchUnit u)
 }
 
 /*
- * Cut the job into units: without blocking, each dataset pair's first
- * dataset in slices (several per process, for balance); with blocking, one
- * unit per block and dataset pair that both have members.
+ * Split every unit that compares more than max_cost pairs into slices of
+ * its first dataset's records (so one large block cannot hold up a part
+ * or a process; each record of the first dataset stays in one unit, which
+ * keeps per-record top-k exact).
  */
 static void
-build_units(MatchInput *in, MatchJob *job, int nworkers, double *comparisons)
+split_units(MatchUnit **units, uint32 *n, uint32 *cap, double max_cost)
+{
+	uint32		old_n = *n;
+	MatchUnit  *old = *units;
+
+	*units = NULL;
+	*n = *cap = 0;
+	for (uint32 u = 0; u < old_n; u++)
+	{
+		double		cost = (double) old[u].x_n * old[u].y_n;
+		uint32		pieces = cost > max_cost ? (uint32) Min(ceil(cost / max_cost), old[u].x_n) : 1;
+		uint32		slice = pieces > 1 ? Max(16, (old[u].x_n + pieces - 1) / pieces) : old[u].x_n;
+
+		for (uint32 lo = 0; lo < old[u].x_n; lo += slice)
+		{
+			MatchUnit	piece = old[u];
+
+			piece.x_off = old[u].x_off + lo;
+			piece.x_n = Min(slice, old[u].x_n - lo);
+			add_unit(units, n, cap, piece);
+		}
+	}
+	if (old)
+		pfree(old);
+}
+
+/*
+ * Cut the job into units: without blocking, each dataset pair's first
+ * dataset in `slices` slices; with blocking, one unit per block and
+ * dataset pair that both have members.  Then units above 1/slices of all
+ * comparisons (or UNIT_MAX_COMPARISONS) are split.  The cut depends only
+ * on the data and `slices`, never on the local configuration, so every
+ * server computing part p of a partitioned job cuts it the same way.
+ */
+static void
+build_units(MatchInput *in, MatchJob *job, uint32 slices, double *comparisons)
 {
 	MatchUnit  *units = NULL;
 	uint32		n = 0,
@@ -297,11 +341,7 @@ build_units(MatchInput *in, MatchJob *job, int nworkers, double *comparisons)
 			{
 				uint32		ni = in->ds[i].n,
 							nj = in->ds[j].n;
-				uint32		slice = Max(64, (ni + 4 * (nworkers + 1) - 1) / (4 * (nworkers + 1)));
-
-				/* Bound a unit's work, and so its unsorted output buffer. */
-				if (nj > 0 && (double) slice * nj > UNIT_MAX_COMPARISONS)
-					slice = Max(16, (uint32) (UNIT_MAX_COMPARISONS / nj));
+				uint32		slice = Max(64, (ni + slices - 1) / slices);
 
 				if (nj == 0)
 					continue;
@@ -362,8 +402,47 @@ build_units(MatchInput *in, MatchJob *job, int nworkers, double *comparisons)
 			g = end;
 		}
 	}
+	/* Bound a unit's work, and so its unsorted output buffer. */
+	split_units(&units, &n, &cap, Min(UNIT_MAX_COMPARISONS, Max(*comparisons / slices, 65536.0)));
 	job->units = units;
 	job->nunits = n;
+}
+
+/*
+ * The part a unit belongs to: parts are runs of consecutive units, cut
+ * where the running comparison count crosses each 1/parts of the total
+ * (a unit goes to the part holding its midpoint; `before` counts the
+ * comparisons of the units ahead of it).
+ */
+static int
+unit_part(double before, const MatchUnit *u, int parts, double comparisons)
+{
+	double		cost = (double) u->x_n * u->y_n;
+
+	if (comparisons <= 0)
+		return 0;
+	return (int) Min((before + cost / 2) * parts / comparisons, (double) (parts - 1));
+}
+
+/* Keep only the units of part `part` of `parts`. */
+static void
+select_part(MatchJob *job, int part, int parts, double comparisons)
+{
+	double		before = 0;
+	uint32		first = job->nunits,
+				last = 0;
+
+	for (uint32 u = 0; u < job->nunits; u++)
+	{
+		if (unit_part(before, &job->units[u], parts, comparisons) == part)
+		{
+			first = Min(first, u);
+			last = u + 1;
+		}
+		before += (double) job->units[u].x_n * job->units[u].y_n;
+	}
+	job->units = first < last ? job->units + first : job->units;
+	job->nunits = first < last ? last - first : 0;
 }
 
 /* Describe the loaded input as a job (the arrays are shared, not copied). */
@@ -384,34 +463,62 @@ build_job(MatchInput *in, MatchJob *job, double t)
 	job->pops = in->pops;
 }
 
-/* Validate arguments, load every dataset and generate sorted candidates. */
-static void
-match_run(FunctionCallInfo fcinfo, MatchInput *in)
+/* The threshold argument, validated. */
+static double
+threshold_arg(FunctionCallInfo fcinfo, int argno)
 {
-	ArrayType  *arr;
-	Datum	   *elems;
-	bool	   *nulls;
 	double		t;
-	int			p = 0,
-				with_blocks = 0;
-	MemoryContext keep;
-	MatchJob	job;
-	double		comparisons;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("datasets and threshold must not be NULL")));
-	t = PG_GETARG_FLOAT8(1);
+	t = PG_GETARG_FLOAT8(argno);
 	if (!(t > 0.0 && t <= 1.0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("threshold must be greater than 0 and at most 1, not %g", t)));
-	in->k = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
-	if (!PG_ARGISNULL(2) && in->k < 1)
+	return t;
+}
+
+/* The part and parts arguments, validated (0 <= part < parts <= 65536). */
+static void
+part_args(FunctionCallInfo fcinfo, int argno, int *part, int *parts)
+{
+	if (PG_ARGISNULL(argno) || PG_ARGISNULL(argno + 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("part and parts must not be NULL")));
+	*part = PG_GETARG_INT32(argno);
+	*parts = PG_GETARG_INT32(argno + 1);
+	if (*parts < 1 || *parts > MATCH_MAX_PARTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("k must be at least 1, not %d", in->k)));
+				 errmsg("parts must be between 1 and %d, not %d", MATCH_MAX_PARTS, *parts)));
+	if (*part < 0 || *part >= *parts)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("part must be between 0 and %d, not %d", *parts - 1, *part)));
+}
+
+/*
+ * Validate the datasets argument (argument 0) and load every dataset;
+ * then set up one candidate store per dataset pair.
+ */
+static void
+match_load(FunctionCallInfo fcinfo, MatchInput *in)
+{
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			p = 0,
+				with_blocks = 0;
+	MemoryContext keep;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("datasets and threshold must not be NULL")));
 	arr = PG_GETARG_ARRAYTYPE_P(0);
 	deconstruct_array(arr, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT,
 					  &elems, &nulls, &in->nds);
@@ -462,13 +569,44 @@ match_run(FunctionCallInfo fcinfo, MatchInput *in)
 			pair_store_init(&in->stores[p],
 							(size_t) work_mem * 1024 / (2 * sizeof(MatchPair)) / in->npairs);
 		}
+}
+
+/*
+ * Generate the sorted candidates of the whole job (parts = 0) or of part
+ * `part` of `parts`, into the stores, ready to be read in order.
+ */
+static void
+match_execute(MatchInput *in, double t, int part, int parts)
+{
+	MatchJob	job;
+	double		comparisons;
+
 	build_job(in, &job, t);
-	build_units(in, &job, max_parallel_workers_per_gather, &comparisons);
+	build_units(in, &job, parts > 0 ? (uint32) (PART_SLICES * parts)
+				: (uint32) (4 * (max_parallel_workers_per_gather + 1)), &comparisons);
+	if (parts > 0)
+		select_part(&job, part, parts, comparisons);
 	match_units_run(&job, in->stores,
-					comparisons >= PARALLEL_MIN_COMPARISONS ? max_parallel_workers_per_gather : 0);
-	for (p = 0; p < in->npairs; p++)
+					comparisons >= PARALLEL_MIN_COMPARISONS * (parts > 0 ? parts : 1)
+					? max_parallel_workers_per_gather : 0);
+	for (int p = 0; p < in->npairs; p++)
 		pair_store_begin_read(&in->stores[p], in->blocking, (uint32) in->k,
 							  in->ds[in->pair_i[p]].n, in->ds[in->pair_j[p]].n);
+}
+
+/* Validate arguments, load every dataset and generate sorted candidates. */
+static void
+match_run(FunctionCallInfo fcinfo, MatchInput *in)
+{
+	double		t = threshold_arg(fcinfo, 1);
+
+	in->k = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
+	if (!PG_ARGISNULL(2) && in->k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be at least 1, not %d", in->k)));
+	match_load(fcinfo, in);
+	match_execute(in, t, 0, 0);
 }
 
 /*
@@ -497,27 +635,109 @@ next_candidate(MatchInput *in, MatchPair *mp)
 	return best;
 }
 
-/* pprl_candidates(datasets, threshold, k): every pair at or above threshold. */
-Datum
-pprl_candidates(PG_FUNCTION_ARGS)
+/* Put every candidate of the stores, in order, into the output tuplestore. */
+static void
+emit_candidates(ReturnSetInfo *rsinfo, MatchInput *in)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MatchInput	in = {0};
 	MatchPair	mp;
 	int			p;
 
-	SetSingleFuncCall(fcinfo, 0);
-	match_run(fcinfo, &in);
-	while ((p = next_candidate(&in, &mp)) >= 0)
+	while ((p = next_candidate(in, &mp)) >= 0)
 	{
 		Datum		values[5];
 		bool		nulls[5] = {false, false, false, false, false};
 
 		values[0] = Float8GetDatum(match_key_score(mp.key));
-		values[1] = Int32GetDatum(in.pair_i[p]);
-		values[2] = Int64GetDatum(in.ds[in.pair_i[p]].row_id[mp.a]);
-		values[3] = Int32GetDatum(in.pair_j[p]);
-		values[4] = Int64GetDatum(in.ds[in.pair_j[p]].row_id[mp.b]);
+		values[1] = Int32GetDatum(in->pair_i[p]);
+		values[2] = Int64GetDatum(in->ds[in->pair_i[p]].row_id[mp.a]);
+		values[3] = Int32GetDatum(in->pair_j[p]);
+		values[4] = Int64GetDatum(in->ds[in->pair_j[p]].row_id[mp.b]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+/* pprl_candidates(datasets, threshold, k): every pair at or above threshold. */
+Datum
+pprl_candidates(PG_FUNCTION_ARGS)
+{
+	MatchInput	in = {0};
+
+	SetSingleFuncCall(fcinfo, 0);
+	match_run(fcinfo, &in);
+	emit_candidates((ReturnSetInfo *) fcinfo->resultinfo, &in);
+	return (Datum) 0;
+}
+
+/*
+ * pprl_candidates_part(datasets, threshold, part, parts): the candidates
+ * of one part of the job cut into `parts` of roughly equal comparison
+ * counts, in anonlink's order.  The parts together hold every candidate
+ * (with blocking, a pair sharing blocks in two parts is in both: merging
+ * the sorted parts puts the copies side by side).  Servers holding the
+ * same data cut a job the same way, so parts can run on different replicas.
+ */
+Datum
+pprl_candidates_part(PG_FUNCTION_ARGS)
+{
+	MatchInput	in = {0};
+	double		t = threshold_arg(fcinfo, 1);
+	int			part,
+				parts;
+
+	SetSingleFuncCall(fcinfo, 0);
+	part_args(fcinfo, 2, &part, &parts);
+	match_load(fcinfo, &in);
+	match_execute(&in, t, part, parts);
+	emit_candidates((ReturnSetInfo *) fcinfo->resultinfo, &in);
+	return (Datum) 0;
+}
+
+/*
+ * pprl_parts(datasets, parts): how a job is cut into parts, one row per
+ * part with its work units and comparisons (before the popcount filter),
+ * for planning and to show the balance.
+ */
+Datum
+pprl_parts(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MatchInput	in = {0};
+	MatchJob	job;
+	double		comparisons,
+				before = 0;
+	int			parts;
+	int64	   *cmp;
+	int32	   *units;
+
+	SetSingleFuncCall(fcinfo, 0);
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("parts must not be NULL")));
+	parts = PG_GETARG_INT32(1);
+	if (parts < 1 || parts > MATCH_MAX_PARTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("parts must be between 1 and %d, not %d", MATCH_MAX_PARTS, parts)));
+	match_load(fcinfo, &in);
+	build_job(&in, &job, 1.0);
+	build_units(&in, &job, (uint32) (PART_SLICES * parts), &comparisons);
+	cmp = palloc0(sizeof(int64) * parts);
+	units = palloc0(sizeof(int32) * parts);
+	for (uint32 u = 0; u < job.nunits; u++)
+	{
+		int			owner = unit_part(before, &job.units[u], parts, comparisons);
+		int64		cost = (int64) job.units[u].x_n * job.units[u].y_n;
+
+		cmp[owner] += cost;
+		units[owner]++;
+		before += (double) cost;
+	}
+	for (int p = 0; p < parts; p++)
+	{
+		Datum		values[3] = {Int32GetDatum(p), Int32GetDatum(units[p]), Int64GetDatum(cmp[p])};
+		bool		nulls[3] = {false, false, false};
+
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
