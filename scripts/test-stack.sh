@@ -20,6 +20,9 @@ check() {
 }
 trap 'scripts/stack.sh down >/dev/null 2>&1 || true' EXIT
 
+# Small tasks, so that every run of the suite is cut into several parts
+# that the two workers share.
+export PPRL_TASK_COMPARISONS=${PPRL_TASK_COMPARISONS:-100000}
 WORKERS=2 scripts/stack.sh up >"$PPRL_STACK_DIR.up.log" 2>&1 || { cat "$PPRL_STACK_DIR.up.log"; exit 1; }
 set -a
 # shellcheck disable=SC1091
@@ -45,8 +48,16 @@ else
 fi
 done_0=$(grep -c '"job done"' "$PPRL_STACK_DIR/worker-0.log" || true)
 done_1=$(grep -c '"job done"' "$PPRL_STACK_DIR/worker-1.log" || true)
-echo "runs done per worker: $done_0 and $done_1"
-check "the workers on replicas computed the runs" test $((done_0 + done_1)) -gt 0
+echo "jobs done per worker: $done_0 and $done_1"
+echo "tasks per worker: $(psql_at -c "SELECT string_agg(worker || ' ' || n, ', ' ORDER BY worker) FROM (SELECT worker, count(*) AS n FROM run_tasks GROUP BY 1) t")"
+check "both workers took jobs" test "$done_0" -gt 0 -a "$done_1" -gt 0
+check "runs were cut into several tasks" test "$(psql_at -c "SELECT max(parts) > 1 FROM runs")" = t
+check "both workers computed tasks of one run" test \
+	"$(psql_at -c "SELECT count(*) FROM (SELECT run_id FROM run_tasks GROUP BY 1 HAVING count(DISTINCT worker) = 2) t")" -gt 0
+check "every completed run's tasks are done once" test \
+	"$(psql_at -c "SELECT count(*) FROM runs r JOIN run_tasks t USING (run_id) WHERE r.state = 'completed' AND t.state <> 'done'")" = 0
+check "the parts' objects are removed after the merge" test \
+	"$(find "$PPRL_STACK_DIR/objects" -path '*/parts/*' -type f | wc -l)" = 0
 scripts/stack.sh down >/dev/null
 trap - EXIT
 check "make down removes the state" test ! -e "$PPRL_STACK_DIR"

@@ -12,8 +12,8 @@
 #include "api_token.h"
 
 /* Fill buf with n bytes from the OS CSPRNG; -1 when it cannot. */
-static int
-random_bytes(uint8_t *buf, size_t n)
+int
+api_token_random(uint8_t *buf, size_t n)
 {
 	size_t		got = 0;
 
@@ -39,7 +39,7 @@ api_token_new(char out[API_TOKEN_HEX + 1])
 	static const char hex[] = "0123456789abcdef";
 	uint8_t		raw[API_TOKEN_HEX / 2];
 
-	if (random_bytes(raw, sizeof(raw)) != 0)
+	if (api_token_random(raw, sizeof(raw)) != 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(raw); i++)
 	{

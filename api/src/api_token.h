@@ -14,6 +14,7 @@
 #define API_TOKEN_HEX 48
 #define API_TOKEN_SHA256 32
 
+extern int	api_token_random(uint8_t *buf, size_t n);
 extern int	api_token_new(char out[API_TOKEN_HEX + 1]);
 extern bool api_token_well_formed(const char *s, size_t len);
 extern void api_token_hash(const char *s, size_t len, uint8_t out[API_TOKEN_SHA256]);

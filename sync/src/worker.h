@@ -1,15 +1,19 @@
 /*
  * worker.h
- *	  pprl-worker: takes run jobs from the Redis stream (consumer group,
- *	  at-least-once), computes them with pg_pprl on its database (a hot
- *	  standby replica, or the primary), writes the results to the object
- *	  store and records completion on the primary exactly once.
+ *	  pprl-worker: takes jobs from the Redis stream (consumer group,
+ *	  at-least-once) and computes runs with pg_pprl on its database (a hot
+ *	  standby replica, or the primary).  A run is planned into tasks of
+ *	  roughly equal comparison counts (job "run"), the tasks are shared by
+ *	  all workers (jobs "task": sorted candidates to the object store), and
+ *	  the last one queues the merge (job "merge": merge the parts in order,
+ *	  solve, write the results, record completion on the primary once).
  */
 #ifndef WORKER_H
 #define WORKER_H
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
@@ -19,6 +23,7 @@
 
 #define WORKER_STREAM "pprl:jobs"
 #define WORKER_GROUP "workers"
+#define WORKER_MAX_PARTIES 64
 
 /* What a worker holds. */
 typedef struct Worker
@@ -33,16 +38,51 @@ typedef struct Worker
 	ObjectStore *store;
 	int			claim_idle_ms;	/* reclaim jobs idle this long */
 	int			replay_wait_s;	/* bounded wait for the replica */
+	long long	task_comparisons;	/* a task's size to aim for */
+	int			max_tasks;		/* tasks a run is cut into at most */
+	int			stall_s;		/* re-queue runs without activity this long */
+	const char *tmpdir;			/* scratch files of the merge */
 } Worker;
+
+typedef enum WorkerJobKind
+{
+	JOB_RUN,					/* plan a run and queue its tasks */
+	JOB_TASK,					/* compute one part's candidates */
+	JOB_MERGE					/* merge the parts, solve, write results */
+} WorkerJobKind;
 
 /* One job taken from the stream. */
 typedef struct WorkerJob
 {
 	char		id[64];			/* stream entry id */
+	WorkerJobKind kind;
 	char		run_id[49];
 	char		project_id[49];
 	char		lsn[32];
+	int			part;			/* JOB_TASK */
 } WorkerJob;
+
+/* A run as the primary records it, and the error of the job working on it. */
+typedef struct WorkerRun
+{
+	const WorkerJob *job;
+	char		state[16];
+	double		threshold;
+	char		threshold_text[32];
+	char		result_type[24];
+	int			parties;
+	int			stages;
+	int			parts;			/* 0: not planned yet */
+	char		datasets[WORKER_MAX_PARTIES * 60];	/* {enc_<pid>_0,...} */
+	char		error[512];
+	int			lost;			/* not the run's fault (connection, store): retry */
+} WorkerRun;
+
+typedef enum WorkerOutcome
+{
+	WORKER_DONE,				/* finished (or nothing to do): ack */
+	WORKER_RETRY				/* could not work now (lost a connection, stopping): leave it */
+} WorkerOutcome;
 
 extern volatile sig_atomic_t worker_stopping;
 
@@ -50,15 +90,29 @@ extern volatile sig_atomic_t worker_stopping;
 extern int	worker_queue_setup(Worker *w);
 extern int	worker_queue_next(Worker *w, WorkerJob *job, int block_ms);
 extern int	worker_queue_ack(Worker *w, const WorkerJob *job);
+extern int	worker_queue_push(Worker *w, WorkerJobKind kind, const WorkerJob *like, int part);
 extern void worker_queue_progress(Worker *w, const char *run_id, const char *field, long long value);
+extern void worker_queue_progress_add(Worker *w, const char *run_id, const char *field, long long by);
 
-/* worker_run.c */
-typedef enum WorkerOutcome
-{
-	WORKER_DONE,				/* finished (completed, failed, or nothing to do): ack */
-	WORKER_RETRY				/* could not work now (lost a connection, stopping): leave it */
-} WorkerOutcome;
+/* worker_db.c */
+extern int	worker_db_connect(PGconn **c, const char *url);
+extern PGresult *worker_db_query(WorkerRun *run, PGconn *c, const char *sql, int n,
+								 const char *const *p, ExecStatusType want);
+extern int	worker_db_command(WorkerRun *run, PGconn *c, const char *sql, int n, const char *const *p);
+extern int	worker_db_stream(WorkerRun *run, PGconn *c, const char *sql, int n, const char *const *p,
+							 int binary, void (*fn) (void *arg, PGresult *row), void *arg);
+extern int	worker_db_load_run(Worker *w, WorkerRun *run);
+extern int	worker_db_wait_replay(Worker *w, WorkerRun *run);
+extern int	worker_db_fail_run(Worker *w, WorkerRun *run);
+extern void worker_db_sweep(Worker *w);
 
-extern WorkerOutcome worker_run(Worker *w, const WorkerJob *job);
+/* worker_run.c, worker_task.c, worker_merge.c: one job each */
+extern WorkerOutcome worker_run(Worker *w, WorkerRun *run);
+extern WorkerOutcome worker_task(Worker *w, WorkerRun *run);
+extern WorkerOutcome worker_merge(Worker *w, WorkerRun *run);
+extern int	worker_run_queue_rest(Worker *w, WorkerRun *run);
+
+/* Remove a run's objects under results/<pid>/<rid>/<sub> (best effort). */
+extern void worker_remove_objects(Worker *w, const WorkerJob *job, const char *sub);
 
 #endif							/* WORKER_H */

@@ -3,9 +3,11 @@
  *	  pprl-worker: read the configuration (NAME or NAME_FILE; secrets
  *	  redacted in the log), open the object store, connect to the database
  *	  matched on and to the primary (bounded wait), join the consumer group,
- *	  then take jobs until SIGTERM or SIGINT.  A signal during a job cancels
- *	  its query; the job is left unacknowledged, so another worker reclaims
- *	  it after the visibility timeout.  Startup errors exit non-zero.
+ *	  then take jobs until SIGTERM or SIGINT, sweeping for stalled runs now
+ *	  and then.  A signal during a job cancels its query and hands the job
+ *	  back to the queue; a job that fails for a passing reason (store,
+ *	  replica, connection) goes back after a pause, a bounded number of
+ *	  times.  Startup errors exit non-zero.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -24,7 +26,8 @@ static PGcancel *volatile cancel_read = NULL;
 enum
 {
 	S_DATABASE_URL, S_PRIMARY_URL, S_REDIS_URL, S_NAME, S_CLAIM_IDLE,
-	S_REPLAY_WAIT, S_DB_WAIT, S_STORE, S_COUNT = S_STORE + STORE_SETTING_COUNT
+	S_REPLAY_WAIT, S_DB_WAIT, S_TASK_CMP, S_MAX_TASKS, S_STALL, S_ATTEMPTS, S_TMPDIR,
+	S_STORE, S_COUNT = S_STORE + STORE_SETTING_COUNT
 };
 
 static ApiSetting settings[S_COUNT] = {
@@ -35,6 +38,11 @@ static ApiSetting settings[S_COUNT] = {
 	{"PPRL_CLAIM_IDLE_SECONDS", "300", 0, NULL},
 	{"PPRL_REPLAY_WAIT_SECONDS", "120", 0, NULL},
 	{"PPRL_DB_WAIT_SECONDS", "30", 0, NULL},
+	{"PPRL_TASK_COMPARISONS", "500000000", 0, NULL},	/* a task's size to aim for */
+	{"PPRL_MAX_TASKS", "256", 0, NULL},
+	{"PPRL_STALL_SECONDS", "600", 0, NULL},	/* re-queue runs idle this long */
+	{"PPRL_MAX_ATTEMPTS", "5", 0, NULL},	/* failed tries of one job before the run fails */
+	{"TMPDIR", "/tmp", 0, NULL},	/* the merge's scratch files */
 	STORE_SETTING_ROWS
 };
 
@@ -76,6 +84,91 @@ connect_or_die(const char *url, int wait_s, const char *what)
 	}
 }
 
+static const char *const kind_names[] = {"run", "task", "merge"};
+
+/*
+ * A job that could not be done now: hand it back to the queue (a copy
+ * appended, then the original acknowledged, so a crash in between only
+ * duplicates it) after a short pause that grows with its failures; once it
+ * has failed max_attempts times (counted in the run's progress hash), fail
+ * the run with the last error instead.  When stopping, hand it back at
+ * once.  If Redis cannot take it, it stays pending and is reclaimed later.
+ */
+static void
+retry_job(Worker *w, WorkerRun *run, const WorkerJob *job, int max_attempts)
+{
+	char		key[64],
+				field[48];
+	const char *argv[] = {"HINCRBY", key, field, "1"};
+	redisReply *r;
+	long long	failures = 1;
+
+	if (!worker_stopping)
+	{
+		snprintf(key, sizeof(key), "run:%s", job->run_id);
+		snprintf(field, sizeof(field), "failures:%s:%d", kind_names[job->kind], job->part);
+		r = redis_url_command(&w->redis_url, &w->redis, 10000, 4, argv);
+		if (r && r->type == REDIS_REPLY_INTEGER)
+			failures = r->integer;
+		freeReplyObject(r);
+		api_log("warning", "job failed, will retry", json_pack("{s:s,s:s,s:I,s:s}", "run_id", job->run_id,
+																"kind", kind_names[job->kind], "failures", failures,
+																"error", run->error));
+		if (failures >= max_attempts)
+		{
+			char		why[sizeof(run->error)];
+			int			n = snprintf(why, sizeof(why), "gave up after %lld attempts: ", failures);
+
+			snprintf(why + n, sizeof(why) - (size_t) n, "%.*s", (int) (sizeof(why) - (size_t) n - 1), run->error);
+			memcpy(run->error, why, sizeof(why));
+			run->lost = 0;
+			if (worker_db_connect(&w->primary, w->primary_url) == 0 && worker_db_fail_run(w, run) == 0)
+				worker_queue_ack(w, job);
+			return;
+		}
+		sleep((unsigned) (failures < 10 ? failures : 10));
+	}
+	if (worker_queue_push(w, job->kind, job, job->part) == 0)
+		worker_queue_ack(w, job);
+}
+
+/* Do one job of any kind, with the cancel handle set for SIGTERM. */
+static void
+do_job(Worker *w, const WorkerJob *job, int max_attempts)
+{
+	WorkerRun  *run = calloc(1, sizeof(WorkerRun));
+	WorkerOutcome outcome = WORKER_RETRY;
+
+	api_log("info", "job", json_pack("{s:s,s:s,s:i,s:s}", "kind", kind_names[job->kind], "run_id",
+									 job->run_id, "part", job->part, "entry", job->id));
+	if (run)
+	{
+		run->job = job;
+		if (worker_db_connect(&w->primary, w->primary_url) != 0 ||
+			worker_db_connect(&w->read, w->read_url) != 0)
+			snprintf(run->error, sizeof(run->error), "database unreachable");
+		else
+		{
+			cancel_read = PQgetCancel(w->read);
+			outcome = job->kind == JOB_RUN ? worker_run(w, run)
+				: job->kind == JOB_TASK ? worker_task(w, run) : worker_merge(w, run);
+			{
+				PGcancel   *c = cancel_read;
+
+				cancel_read = NULL;
+				PQfreeCancel(c);
+			}
+		}
+	}
+	if (outcome == WORKER_DONE)
+		worker_queue_ack(w, job);
+	else if (run)
+		retry_job(w, run, job, max_attempts);
+	api_log("info", outcome == WORKER_DONE ? "job done" : "job handed back",
+			json_pack("{s:s,s:s,s:i}", "kind", kind_names[job->kind], "run_id", job->run_id, "part", job->part));
+	free(run);
+}
+
 /* Start, take jobs until told to stop. */
 int
 main(void)
@@ -85,7 +178,9 @@ main(void)
 	char		err[512],
 				name[128];
 	struct sigaction sa;
-	int			db_wait;
+	int			db_wait,
+				max_attempts;
+	time_t		next_sweep = 0;
 	StoreOptions so;
 
 	memset(&w, 0, sizeof(w));
@@ -116,6 +211,19 @@ main(void)
 	w.read_url = settings[S_DATABASE_URL].value;
 	w.primary_url = settings[S_PRIMARY_URL].value[0] ? settings[S_PRIMARY_URL].value : w.read_url;
 	db_wait = (int) api_setting_int(&settings[S_DB_WAIT], 3600);
+	w.task_comparisons = api_setting_int(&settings[S_TASK_CMP], 1000000000000LL);
+	if (w.task_comparisons < 1)
+		api_die("config", "PPRL_TASK_COMPARISONS must be at least 1");
+	w.max_tasks = (int) api_setting_int(&settings[S_MAX_TASKS], 1000);
+	if (w.max_tasks < 1)
+		api_die("config", "PPRL_MAX_TASKS must be at least 1");
+	w.stall_s = (int) api_setting_int(&settings[S_STALL], 86400 * 7);
+	if (w.stall_s < 1)
+		api_die("config", "PPRL_STALL_SECONDS must be at least 1");
+	max_attempts = (int) api_setting_int(&settings[S_ATTEMPTS], 1000);
+	if (max_attempts < 1)
+		api_die("config", "PPRL_MAX_ATTEMPTS must be at least 1");
+	w.tmpdir = settings[S_TMPDIR].value;
 	w.read = connect_or_die(w.read_url, db_wait, "database");
 	w.primary = connect_or_die(w.primary_url, db_wait, "primary");
 	for (int i = 0; worker_queue_setup(&w) != 0; i++)
@@ -127,30 +235,22 @@ main(void)
 	api_log("info", "worker ready", json_pack("{s:s}", "worker", w.name));
 	while (!worker_stopping)
 	{
-		int			got = worker_queue_next(&w, &job, 2000);
-		WorkerOutcome outcome;
+		int			got;
 
+		if (time(NULL) >= next_sweep)
+		{
+			worker_db_sweep(&w);
+			next_sweep = time(NULL) + (w.stall_s / 4 > 1 ? w.stall_s / 4 : 1);
+		}
+		got = worker_queue_next(&w, &job, 2000);
 		if (got < 0)
 		{
 			api_log("warning", "redis unavailable, retrying", NULL);
 			sleep(1);
 			continue;
 		}
-		if (got == 0)
-			continue;
-		api_log("info", "job", json_pack("{s:s,s:s}", "run_id", job.run_id, "entry", job.id));
-		cancel_read = w.read ? PQgetCancel(w.read) : NULL;
-		outcome = worker_run(&w, &job);
-		{
-			PGcancel   *c = cancel_read;
-
-			cancel_read = NULL;
-			PQfreeCancel(c);
-		}
-		if (outcome == WORKER_DONE)
-			worker_queue_ack(&w, &job);
-		api_log("info", outcome == WORKER_DONE ? "job done" : "job left for retry",
-				json_pack("{s:s}", "run_id", job.run_id));
+		if (got > 0)
+			do_job(&w, &job, max_attempts);
 	}
 	api_log("info", "stopping", NULL);
 	PQfinish(w.read);

@@ -6,7 +6,8 @@
  *	  visibility timeout (a worker that died) are reclaimed first with
  *	  XAUTOCLAIM, then new ones are read with XREADGROUP; a job is
  *	  acknowledged (XACK) only once its outcome is recorded, so a crash
- *	  means a retry, never a loss.  Progress goes to the hash run:{id}.
+ *	  means a retry, never a loss.  Workers also queue jobs themselves
+ *	  (a run's tasks, its merge).  Progress goes to the hash run:{id}.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,11 +47,14 @@ field(const redisReply *fields, const char *name, char *out, size_t outlen)
 			snprintf(out, outlen, "%s", fields->element[i + 1]->str);
 }
 
-/* Fill job from a stream entry [id, [field, value, ...]]; 1 when it is a run job. */
+/* Fill job from a stream entry [id, [field, value, ...]]; 1 when it is a valid job. */
 static int
 parse_entry(const redisReply *e, WorkerJob *job)
 {
-	char		kind[16];
+	char		kind[16],
+				part[16];
+	char	   *end;
+	long		n;
 
 	if (!e || e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING)
 		return 0;
@@ -59,7 +63,18 @@ parse_entry(const redisReply *e, WorkerJob *job)
 	field(e->element[1], "run_id", job->run_id, sizeof(job->run_id));
 	field(e->element[1], "project_id", job->project_id, sizeof(job->project_id));
 	field(e->element[1], "lsn", job->lsn, sizeof(job->lsn));
-	return strcmp(kind, "run") == 0 && strlen(job->run_id) == 48 && strlen(job->project_id) == 48;
+	field(e->element[1], "part", part, sizeof(part));
+	n = strtol(part, &end, 10);
+	job->part = (int) n;
+	if (strcmp(kind, "run") == 0)
+		job->kind = JOB_RUN;
+	else if (strcmp(kind, "merge") == 0)
+		job->kind = JOB_MERGE;
+	else if (strcmp(kind, "task") == 0 && part[0] && *end == '\0' && n >= 0 && n < 1000000)
+		job->kind = JOB_TASK;
+	else
+		return 0;
+	return strlen(job->run_id) == 48 && strlen(job->project_id) == 48;
 }
 
 /*
@@ -133,17 +148,49 @@ worker_queue_ack(Worker *w, const WorkerJob *job)
 	return ok ? 0 : -1;
 }
 
-/* Set one progress counter of a run (best effort: status only). */
-void
-worker_queue_progress(Worker *w, const char *run_id, const char *name, long long value)
+/* Append a job about the run of `like` (a task for `part`); 0 when queued. */
+int
+worker_queue_push(Worker *w, WorkerJobKind kind, const WorkerJob *like, int part)
+{
+	char		p[16];
+	const char *argv[] = {"XADD", WORKER_STREAM, "*", "kind",
+		kind == JOB_RUN ? "run" : kind == JOB_TASK ? "task" : "merge",
+	"run_id", like->run_id, "project_id", like->project_id, "lsn", like->lsn, "part", p};
+	redisReply *r;
+	int			ok;
+
+	snprintf(p, sizeof(p), "%d", part);
+	r = command(w, kind == JOB_TASK ? 13 : 11, argv);
+	ok = r && r->type == REDIS_REPLY_STRING;
+	freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+/* Run one progress command on the hash run:{id}, then keep it 30 days. */
+static void
+progress(Worker *w, const char *op, const char *run_id, const char *name, long long value)
 {
 	char		key[64],
 				v[32];
-	const char *set[] = {"HSET", key, name, v};
+	const char *set[] = {op, key, name, v};
 	const char *ttl[] = {"EXPIRE", key, PROGRESS_TTL};
 
 	snprintf(key, sizeof(key), "run:%s", run_id);
 	snprintf(v, sizeof(v), "%lld", value);
 	freeReplyObject(command(w, 4, set));
 	freeReplyObject(command(w, 3, ttl));
+}
+
+/* Set one progress counter of a run (best effort: status only). */
+void
+worker_queue_progress(Worker *w, const char *run_id, const char *name, long long value)
+{
+	progress(w, "HSET", run_id, name, value);
+}
+
+/* Add to one progress counter of a run (best effort). */
+void
+worker_queue_progress_add(Worker *w, const char *run_id, const char *name, long long by)
+{
+	progress(w, "HINCRBY", run_id, name, by);
 }
