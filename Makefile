@@ -9,6 +9,10 @@
 #   make check-migrations  the service schema's migration runner on a throwaway cluster
 #   make check-api       the REST server: unit tests (ASan/UBSan), then black-box tests
 #   make check-s3        the S3 object store and the API on it, against radosgw
+#   make check-stack     the local multi-node stack (replicas, workers, scaling)
+#   make check-faults    faults in the middle of runs on that stack
+#   make e2e             the end-to-end suite against a running stack (make up)
+#                        or any SERVER=http://.../  (results against anonlink's)
 #   make fuzz            libFuzzer runs over the CLK parsers and the upload parser
 #   make test            all of the above test targets (the README's test command)
 #   make bench           kernel and SQL throughput, per path, with baselines
@@ -43,7 +47,7 @@ MATCH_SRCS := $(wildcard pg_pprl/src/match/*.c)
 SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all install installcheck check-core check-migrations check-api check-s3 check-stack fuzz test bench demo demo-sql up down clean
+.PHONY: all install installcheck check-core check-migrations check-api check-s3 check-stack check-faults e2e fuzz test bench demo demo-sql up down clean
 
 all:
 	$(MAKE) -C pg_pprl
@@ -100,13 +104,18 @@ check-s3: all
 check-stack: all
 	scripts/test-stack.sh
 
+# Faults in the middle of runs on that stack (workers killed, object store
+# down, replicas behind, Redis restarted or emptied).
+check-faults: all
+	scripts/test-faults.sh
+
 fuzz:
 	$(MAKE) -C pg_pprl/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 	$(MAKE) -C api fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 
 # The closing line counts the suites above, each of which stops the run on failure.
-test: check-core installcheck check-migrations check-api check-s3 check-stack fuzz
-	@echo "test: 9 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, api units and black-box, S3 store and API on S3, multi-node stack, fuzz)"
+test: check-core installcheck check-migrations check-api check-s3 check-stack check-faults fuzz
+	@echo "test: 10 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, api units and black-box, S3 store and API on S3, multi-node stack, faults, fuzz)"
 
 bench: all
 	scripts/bench.sh

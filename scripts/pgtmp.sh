@@ -8,6 +8,9 @@
 #                                            PRIMARY_DIR (its DIR/pg when staged),
 #                                            streaming through the physical slot
 #                                            SLOT; prints PGHOST/PGPORT/PGUSER
+#   pgtmp.sh drop-replica PRIMARY_DIR DIR SLOT  stop that standby, remove DIR and
+#                                            drop its slot on the primary (so the
+#                                            primary stops keeping WAL for it)
 #   pgtmp.sh stop DIR                        stop the cluster in DIR (or DIR/pg), remove DIR
 #
 # PostgreSQL refuses to run as root, so under root the cluster runs as an
@@ -104,6 +107,15 @@ replica() {
 	echo "PGHOST=$dir/sock PGPORT=$PORT PGUSER=postgres"
 }
 
+drop_replica() {
+	local primary=$1 dir=$2 slot=$3
+	[ -d "$primary/pg/sock" ] && primary=$primary/pg
+	[ -d "$dir" ] && stop "$dir"
+	pick_owner
+	as_owner "$PG_BINDIR/psql" -X -q -h "$primary/sock" -p "$PORT" -U postgres -d postgres -c \
+		"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$slot'" >/dev/null
+}
+
 stop() {
 	local dir=$1 data
 	pick_owner
@@ -119,6 +131,7 @@ case "${1:-}" in
 start) start "$2" "${3:-}" ;;
 start-staged) start_staged "$2" ;;
 replica) replica "$2" "$3" "$4" ;;
+drop-replica) drop_replica "$2" "$3" "$4" ;;
 stop) stop "$2" ;;
-*) echo "usage: $0 start DIR [EXTENSION_DESTDIR] | start-staged DIR | replica PRIMARY_DIR DIR SLOT | stop DIR" >&2; exit 2 ;;
+*) echo "usage: $0 start DIR [EXTENSION_DESTDIR] | start-staged DIR | replica PRIMARY_DIR DIR SLOT | drop-replica PRIMARY_DIR DIR SLOT | stop DIR" >&2; exit 2 ;;
 esac

@@ -10,6 +10,10 @@
 #                   waits for /readyz; last line SERVER=http://...
 #   stack.sh down   stop everything and remove its state
 #   stack.sh env    print the running stack's settings (for tests)
+#   stack.sh scale N   run N workers: start missing ones (replica + worker),
+#                   stop the others (SIGTERM, the job handed back), remove
+#                   their replicas and drop their slots
+#   stack.sh worker I  start worker I again (after it died or was killed)
 #
 # State lives in PPRL_STACK_DIR (default /tmp/pprl-stack-$UID).  The API
 # listens on PPRL_PORT (default 8851, or a free port when that is taken).
@@ -34,6 +38,60 @@ spawn() {
 	shift
 	nohup "$@" >>"$dir/$name.log" 2>&1 &
 	echo $! >"$dir/$name.pid"
+}
+
+# Load the running stack's settings.
+load_env() {
+	[ -f "$dir/stack.env" ] || { echo "stack.sh: not up (no $dir/stack.env)" >&2; exit 1; }
+	set -a
+	# shellcheck disable=SC1091
+	. "$dir/stack.env"
+	set +a
+}
+
+# Worker i: a hot standby of the primary streaming through slot worker_i,
+# and the worker beside it (matching there, writing to the primary).
+start_worker() {
+	local i=$1 rurl
+	rurl="host=$dir/replica-$i/sock port=$PGPORT user=$PGUSER dbname=postgres"
+	if [ ! -d "$dir/replica-$i" ]; then
+		scripts/pgtmp.sh replica "$dir/pg" "$dir/replica-$i" "worker_$i" >/dev/null
+		sed -i "/^REPLICA_${i}_URL=/d" "$dir/stack.env"
+		echo "REPLICA_${i}_URL=$rurl" >>"$dir/stack.env"
+	fi
+	PRIMARY_URL="$DATABASE_URL" DATABASE_URL="$rurl" PPRL_WORKER_NAME="worker-$i" \
+		spawn "worker-$i" build/pprl-worker
+}
+
+# Stop worker i (SIGTERM: it hands its job back), then its replica, and drop
+# its slot so the primary keeps no WAL for it.
+stop_worker() {
+	local i=$1 pid
+	if [ -f "$dir/worker-$i.pid" ]; then
+		pid=$(cat "$dir/worker-$i.pid")
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+		rm -f "$dir/worker-$i.pid"
+	fi
+	scripts/pgtmp.sh drop-replica "$dir/pg" "$dir/replica-$i" "worker_$i"
+	sed -i "/^REPLICA_${i}_URL=/d" "$dir/stack.env"
+}
+
+# Scale to n workers: start the missing ones, stop (and unslot) the rest.
+scale() {
+	local n=$1 i
+	case $n in '' | *[!0-9]*) echo "stack.sh: scale takes a number of workers" >&2; exit 2 ;; esac
+	load_env
+	for ((i = 0; i < n; i++)); do
+		[ -f "$dir/worker-$i.pid" ] && kill -0 "$(cat "$dir/worker-$i.pid")" 2>/dev/null || start_worker "$i"
+	done
+	for f in "$dir"/replica-*; do
+		[ -d "$f" ] || continue
+		i=${f##*-}
+		[ "$i" -ge "$n" ] && stop_worker "$i"
+	done
+	echo "workers: $n"
 }
 
 up() {
@@ -77,20 +135,18 @@ up() {
 		echo "$store_lines"
 		echo "PPRL_API_LISTEN=127.0.0.1:$port"
 		echo "SERVER=http://127.0.0.1:$port"
+		# worker settings given to make up, kept for workers started later
+		env | grep -E '^(PPRL_(TASK_COMPARISONS|MAX_TASKS|STALL_SECONDS|MAX_ATTEMPTS|CLAIM_IDLE_SECONDS|REPLAY_WAIT_SECONDS)|S3_ATTEMPTS)=' || true
 	} >"$dir/stack.env"
 	set -a
 	# shellcheck disable=SC1091
 	. "$dir/stack.env"
 	set +a
 	spawn api build/pprl-api
-	local i workers=${WORKERS:-2} rurl
+	local i workers=${WORKERS:-2}
 	case $workers in '' | *[!0-9]*) echo "stack.sh: WORKERS must be a number" >&2; exit 2 ;; esac
 	for ((i = 0; i < workers; i++)); do
-		scripts/pgtmp.sh replica "$dir/pg" "$dir/replica-$i" "worker_$i" >/dev/null
-		rurl="host=$dir/replica-$i/sock port=$PGPORT user=$PGUSER dbname=postgres"
-		echo "REPLICA_${i}_URL=$rurl" >>"$dir/stack.env"
-		PRIMARY_URL="$DATABASE_URL" DATABASE_URL="$rurl" PPRL_WORKER_NAME="worker-$i" \
-			spawn "worker-$i" build/pprl-worker
+		start_worker "$i"
 	done
 	for _ in $(seq 1 100); do
 		curl -sf -o /dev/null "$SERVER/readyz" && break
@@ -128,5 +184,7 @@ case "${1:-}" in
 up) up ;;
 down) down ;;
 env) cat "$dir/stack.env" ;;
-*) echo "usage: $0 up|down|env" >&2; exit 2 ;;
+scale) scale "${2:-}" ;;
+worker) load_env && start_worker "${2:?usage: stack.sh worker I}" ;;
+*) echo "usage: $0 up|down|env|scale N|worker I" >&2; exit 2 ;;
 esac

@@ -58,6 +58,33 @@ check "every completed run's tasks are done once" test \
 	"$(psql_at -c "SELECT count(*) FROM runs r JOIN run_tasks t USING (run_id) WHERE r.state = 'completed' AND t.state <> 'done'")" = 0
 check "the parts' objects are removed after the merge" test \
 	"$(find "$PPRL_STACK_DIR/objects" -path '*/parts/*' -type f | wc -l)" = 0
+# Scaling down stops a worker, removes its replica and drops its slot;
+# scaling up again makes a fresh replica streaming through a new slot.
+scripts/stack.sh scale 1 >/dev/null
+check "scaled to 1: one slot left" test "$(psql_at -c "SELECT string_agg(slot_name, ',') FROM pg_replication_slots")" = worker_0
+check "scaled to 1: the replica is gone" test ! -e "$PPRL_STACK_DIR/replica-1"
+scripts/stack.sh scale 2 >/dev/null
+for _ in $(seq 1 50); do
+	[ "$(psql_at -c "SELECT count(*) FROM pg_replication_slots WHERE active")" = 2 ] && break
+	sleep 0.2
+done
+check "scaled to 2: two slots streaming" test "$(psql_at -c "SELECT count(*) FROM pg_replication_slots WHERE active")" = 2
+rid=$(python3 - "$SERVER" <<'PY'
+import random, sys
+sys.path.insert(0, "scripts")
+import pprl_testlib as t
+t.setup(sys.argv[1])
+rng = random.Random(5)
+a = t.rand_clks(300, 128, rng)
+p = t.project("groups")
+t.upload_json(p, 0, {"clks": t.b64(a)})
+t.upload_json(p, 1, {"clks": t.b64(a[::-1])})
+rid, st = t.run(p, 0.99)
+s, res, _ = t.result(p, rid)
+print(rid if st["state"] == "completed" and len(res["groups"]) == 300 else "bad")
+PY
+)
+check "a run after scaling completes" test "$rid" != bad
 scripts/stack.sh down >/dev/null
 trap - EXIT
 check "make down removes the state" test ! -e "$PPRL_STACK_DIR"

@@ -41,7 +41,7 @@ static ApiSetting settings[S_COUNT] = {
 	{"PPRL_TASK_COMPARISONS", "500000000", 0, NULL},	/* a task's size to aim for */
 	{"PPRL_MAX_TASKS", "256", 0, NULL},
 	{"PPRL_STALL_SECONDS", "600", 0, NULL},	/* re-queue runs idle this long */
-	{"PPRL_MAX_ATTEMPTS", "5", 0, NULL},	/* failed tries of one job before the run fails */
+	{"PPRL_MAX_ATTEMPTS", "5", 0, NULL},	/* a run's consecutive failed jobs before it fails */
 	{"TMPDIR", "/tmp", 0, NULL},	/* the merge's scratch files */
 	STORE_SETTING_ROWS
 };
@@ -89,24 +89,24 @@ static const char *const kind_names[] = {"run", "task", "merge"};
 /*
  * A job that could not be done now: hand it back to the queue (a copy
  * appended, then the original acknowledged, so a crash in between only
- * duplicates it) after a short pause that grows with its failures; once it
- * has failed max_attempts times (counted in the run's progress hash), fail
- * the run with the last error instead.  When stopping, hand it back at
- * once.  If Redis cannot take it, it stays pending and is reclaimed later.
+ * duplicates it) after a pause that grows with the run's failures.  The
+ * run counts its consecutive failed jobs (any job's success resets the
+ * count): at max_attempts the run fails with the last error, so an object
+ * store or replica that stays away ends in a clear run error rather than
+ * endless retries.  When stopping, the job goes back at once.  If Redis
+ * cannot take it, it stays pending and is reclaimed later.
  */
 static void
 retry_job(Worker *w, WorkerRun *run, const WorkerJob *job, int max_attempts)
 {
-	char		key[64],
-				field[48];
-	const char *argv[] = {"HINCRBY", key, field, "1"};
+	char		key[64];
+	const char *argv[] = {"HINCRBY", key, "failures", "1"};
 	redisReply *r;
 	long long	failures = 1;
 
 	if (!worker_stopping)
 	{
 		snprintf(key, sizeof(key), "run:%s", job->run_id);
-		snprintf(field, sizeof(field), "failures:%s:%d", kind_names[job->kind], job->part);
 		r = redis_url_command(&w->redis_url, &w->redis, 10000, 4, argv);
 		if (r && r->type == REDIS_REPLY_INTEGER)
 			failures = r->integer;
@@ -117,7 +117,7 @@ retry_job(Worker *w, WorkerRun *run, const WorkerJob *job, int max_attempts)
 		if (failures >= max_attempts)
 		{
 			char		why[sizeof(run->error)];
-			int			n = snprintf(why, sizeof(why), "gave up after %lld attempts: ", failures);
+			int			n = snprintf(why, sizeof(why), "gave up after %lld failed attempts: ", failures);
 
 			snprintf(why + n, sizeof(why) - (size_t) n, "%.*s", (int) (sizeof(why) - (size_t) n - 1), run->error);
 			memcpy(run->error, why, sizeof(why));
@@ -161,7 +161,11 @@ do_job(Worker *w, const WorkerJob *job, int max_attempts)
 		}
 	}
 	if (outcome == WORKER_DONE)
+	{
+		if (!run || !run->error[0])
+			worker_queue_progress(w, job->run_id, "failures", 0);
 		worker_queue_ack(w, job);
+	}
 	else if (run)
 		retry_job(w, run, job, max_attempts);
 	api_log("info", outcome == WORKER_DONE ? "job done" : "job handed back",

@@ -99,6 +99,9 @@ worker_queue_next(Worker *w, WorkerJob *job, int block_ms)
 	r = command(w, 8, claim);
 	if (!r || r->type == REDIS_REPLY_ERROR)
 	{
+		/* a Redis that came back without its data: make the group again */
+		if (r && strstr(r->str, "NOGROUP"))
+			worker_queue_setup(w);
 		freeReplyObject(r);
 		return -1;
 	}
