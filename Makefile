@@ -109,6 +109,14 @@ check-stack: all
 check-faults: all
 	scripts/test-faults.sh
 
+# The end-to-end suite through the REST API: against SERVER= (any
+# deployment; http or https, with a path prefix if any) or the running stack.
+e2e:
+	@server="$(SERVER)"; \
+	[ -n "$$server" ] || server=$$(scripts/stack.sh env 2>/dev/null | sed -n 's/^SERVER=//p'); \
+	[ -n "$$server" ] || { echo "make e2e: give SERVER=http://... or start the stack (make up)" >&2; exit 2; }; \
+	python3 scripts/test_e2e.py "$$server" "$(SHARED_DATA)"
+
 fuzz:
 	$(MAKE) -C pg_pprl/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 	$(MAKE) -C api fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)

@@ -13,11 +13,15 @@
 #   4. pg_pprl/bench/match_bench.sql in the same cluster: pprl_greedy_groups
 #      on 100,000 x 100,000 CLKs with parallel workers and on one core,
 #      beside plain SQL (measured on a sample, extrapolated).
+#   5. scripts/bench-scale.sh: the service's scale-out, one linkage through
+#      the REST API on 1 and on 2 replica workers (one core each), with the
+#      work balance across workers.
 #
 # Either part fails (non-zero exit) when kernel paths disagree with each
 # other or with the baseline; being slower than a goal is only reported.
 # Environment: BENCH_SECONDS (per figure, default 1), BENCH_NA/BENCH_NB
-# (SQL table sizes, default 2000 each), BENCH_MATCH_N (default 100000).  Works as root (the cluster then
+# (SQL table sizes, default 2000 each), BENCH_MATCH_N (default 100000), BENCH_SCALE_N
+# (scale-out, default 60000).  Works as root (the cluster then
 # runs as an unprivileged OS user, see pgtmp.sh) and as an ordinary user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,3 +58,7 @@ echo
 echo "== linking ${BENCH_MATCH_N:-100000} x ${BENCH_MATCH_N:-100000} CLKs end to end (pg_pprl/bench/match_bench.sql) =="
 "$("$PG_CONFIG" --bindir)/psql" -X -q -v ON_ERROR_STOP=1 -d postgres \
 	-v n="${BENCH_MATCH_N:-100000}" -f pg_pprl/bench/match_bench.sql
+
+echo
+echo "== scale-out: one run on 1 and on 2 replica workers (scripts/bench-scale.sh) =="
+scripts/bench-scale.sh

@@ -42,12 +42,14 @@ def check(name, cond):
 
 def req(method, path, body=None, headers=None, raw=False):
     """One request; (status, parsed JSON or bytes, response headers)."""
-    c = http.client.HTTPConnection(URL.hostname, URL.port, timeout=120)
+    conn = http.client.HTTPSConnection if URL.scheme == "https" else http.client.HTTPConnection
+    c = conn(URL.hostname, URL.port, timeout=120)
     h = dict(headers or {})
     if isinstance(body, (dict, list)):
         body = json.dumps(body).encode()
         h.setdefault("Content-Type", "application/json")
-    c.request(method, "/api/v1" + path, body=body, headers=h)
+    # SERVER may carry a path prefix (an ingress path) before /api/v1
+    c.request(method, URL.path.rstrip("/") + "/api/v1" + path, body=body, headers=h)
     r = c.getresponse()
     data = r.read()
     c.close()

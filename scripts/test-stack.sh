@@ -46,6 +46,11 @@ if python3 scripts/test_service.py "$SERVER" "$(cd .. && pwd)/shared/data"; then
 else
 	check "service tests against the stack" false
 fi
+if make -s e2e SERVER="$SERVER"; then
+	check "end-to-end suite (make e2e) against the stack" true
+else
+	check "end-to-end suite (make e2e) against the stack" false
+fi
 done_0=$(grep -c '"job done"' "$PPRL_STACK_DIR/worker-0.log" || true)
 done_1=$(grep -c '"job done"' "$PPRL_STACK_DIR/worker-1.log" || true)
 echo "jobs done per worker: $done_0 and $done_1"
