@@ -7,7 +7,9 @@
 #   pgtmp.sh replica PRIMARY_DIR DIR SLOT    a hot standby of the cluster in
 #                                            PRIMARY_DIR (its DIR/pg when staged),
 #                                            streaming through the physical slot
-#                                            SLOT; prints PGHOST/PGPORT/PGUSER
+#                                            SLOT, started by the worker image's
+#                                            deploy/entrypoint-replica.sh; prints
+#                                            PGHOST/PGPORT/PGUSER
 #   pgtmp.sh drop-replica PRIMARY_DIR DIR SLOT  stop that standby, remove DIR and
 #                                            drop its slot on the primary (so the
 #                                            primary stops keeping WAL for it)
@@ -84,26 +86,24 @@ start_staged() {
 # settings long match queries need (no cancellation by replay conflicts,
 # feedback so the primary keeps the rows they read), then started.
 replica() {
-	local primary=$1 dir=$2 slot=$3
+	local primary=$1 dir=$2 slot=$3 top
+	top=$(cd "$(dirname "$0")/.." && pwd)
 	[ -d "$primary/pg/sock" ] && primary=$primary/pg
 	pick_owner
 	mkdir -p "$dir/sock"
+	# the image's entrypoint, copied where the cluster's OS user can run it
+	cp "$top/deploy/entrypoint-replica.sh" "$dir/"
 	[ "$(id -u)" -eq 0 ] && chown -R "$OWNER" "$dir"
 	chmod 700 "$dir"
-	as_owner "$PG_BINDIR/psql" -X -q -h "$primary/sock" -p "$PORT" -U postgres -d postgres -c \
-		"SELECT pg_create_physical_replication_slot('$slot', true) WHERE NOT EXISTS
-		 (SELECT 1 FROM pg_replication_slots WHERE slot_name = '$slot')" >/dev/null
-	as_owner "$PG_BINDIR/pg_basebackup" -h "$primary/sock" -p "$PORT" -U postgres -D "$dir/data" \
-		-X stream -R -S "$slot" --checkpoint=fast --no-sync >"$dir/basebackup.log" 2>&1 ||
-		{ cat "$dir/basebackup.log" >&2; exit 1; }
-	{
-		echo "unix_socket_directories = '$dir/sock'"
-		echo "hot_standby = on"
-		echo "hot_standby_feedback = on"
-		echo "max_standby_streaming_delay = -1"
-	} | as_owner tee -a "$dir/data/postgresql.conf" >/dev/null
-	as_owner "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
-		{ cat "$dir/server.log" >&2; exit 1; }
+	as_owner env PGDATA="$dir/data" PRIMARY_HOST="$primary/sock" PRIMARY_PORT="$PORT" \
+		REPLICA_SLOT="$slot" PPRL_PG_PORT="$PORT" PPRL_PG_SOCKET_DIR="$dir/sock" PPRL_PG_LISTEN='' \
+		PG_BINDIR="$PG_BINDIR" nohup "$dir/entrypoint-replica.sh" >"$dir/server.log" 2>&1 </dev/null &
+	for _ in $(seq 1 600); do
+		as_owner "$PG_BINDIR/pg_isready" -q -h "$dir/sock" -p "$PORT" && break
+		kill -0 $! 2>/dev/null || break
+		sleep 0.1
+	done
+	as_owner "$PG_BINDIR/pg_isready" -q -h "$dir/sock" -p "$PORT" || { cat "$dir/server.log" >&2; exit 1; }
 	echo "PGHOST=$dir/sock PGPORT=$PORT PGUSER=postgres"
 }
 

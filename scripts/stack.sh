@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # stack.sh: the whole service on this machine, on loopback (make up / make down).
 #
+# The replicas, the workers and the API start through the container images'
+# entrypoints (deploy/entrypoint-*.sh), so the stack tests them.
+#
 #   stack.sh up     the primary PostgreSQL with pg_pprl and the migrations,
 #                   WORKERS (default 2) hot-standby replicas streaming from
 #                   it through slots, Redis, the object store (file:// by
@@ -60,7 +63,7 @@ start_worker() {
 		echo "REPLICA_${i}_URL=$rurl" >>"$dir/stack.env"
 	fi
 	PRIMARY_URL="$DATABASE_URL" DATABASE_URL="$rurl" PPRL_WORKER_NAME="worker-$i" \
-		spawn "worker-$i" build/pprl-worker
+		spawn "worker-$i" deploy/entrypoint-worker.sh
 }
 
 # Stop worker i (SIGTERM: it hands its job back), then its replica, and drop
@@ -142,7 +145,7 @@ up() {
 	# shellcheck disable=SC1091
 	. "$dir/stack.env"
 	set +a
-	spawn api build/pprl-api
+	spawn api deploy/entrypoint-api.sh
 	local i workers=${WORKERS:-2}
 	case $workers in '' | *[!0-9]*) echo "stack.sh: WORKERS must be a number" >&2; exit 2 ;; esac
 	for ((i = 0; i < workers; i++)); do

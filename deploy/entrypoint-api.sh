@@ -1,0 +1,7 @@
+#!/bin/sh
+# entrypoint-api.sh: the REST server (the API pod, and the local stack's API).
+# Configuration is the environment (see docs/service.md); PPRL_BIN_DIR: where
+# pprl-api is (the image's /usr/local/bin, or the build directory of a checkout).
+set -eu
+bin=${PPRL_BIN_DIR:-$(cd "$(dirname "$0")/../build" 2>/dev/null && pwd || echo /usr/local/bin)}
+exec "$bin/pprl-api"
