@@ -90,6 +90,7 @@ extern volatile sig_atomic_t worker_stopping;
 extern int	worker_queue_setup(Worker *w);
 extern int	worker_queue_next(Worker *w, WorkerJob *job, int block_ms);
 extern int	worker_queue_ack(Worker *w, const WorkerJob *job);
+extern void worker_queue_touch(Worker *w, const WorkerJob *job);
 extern int	worker_queue_push(Worker *w, WorkerJobKind kind, const WorkerJob *like, int part);
 extern void worker_queue_progress(Worker *w, const char *run_id, const char *field, long long value);
 extern void worker_queue_progress_add(Worker *w, const char *run_id, const char *field, long long by);

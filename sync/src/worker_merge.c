@@ -173,12 +173,18 @@ fetch_parts(Worker *w, WorkerRun *run, Merge *m, PGresult *tasks)
 	return 0;
 }
 
-/* Feed every candidate once, in order, to the sink; 0 when all went in. */
+/*
+ * Feed every candidate once, in order, to the sink; 0 when all went in.
+ * Now and then it renews its hold on the job (a long merge is not a dead
+ * worker) and gives up when the worker is stopping.
+ */
 static int
-merge_into(Merge *m, WorkerSink *sink)
+merge_into(Worker *w, WorkerRun *run, Merge *m, WorkerSink *sink)
 {
 	WorkerCand last;
 	int			has_last = 0;
+	unsigned long n = 0;
+	time_t		touched = time(NULL);
 
 	while (m->nheap > 0)
 	{
@@ -195,6 +201,20 @@ merge_into(Merge *m, WorkerSink *sink)
 			m->heap[0] = m->heap[--m->nheap];
 		if (m->nheap > 0)
 			sift_down(m, 0);
+		if ((++n & 0xffff) == 0)
+		{
+			if (worker_stopping)
+			{
+				snprintf(run->error, sizeof(run->error), "stopping");
+				run->lost = 1;
+				return -1;
+			}
+			if (time(NULL) - touched >= w->claim_idle_ms / 3000)
+			{
+				worker_queue_touch(w, run->job);
+				touched = time(NULL);
+			}
+		}
 	}
 	return 0;
 }
@@ -291,7 +311,7 @@ worker_merge(Worker *w, WorkerRun *run)
 		ok = 0;
 	if (ok)
 	{
-		ok = merge_into(&m, sink) == 0;
+		ok = merge_into(w, run, &m, sink) == 0;
 		ok = worker_sink_close(sink, ok) == 0 && ok;
 	}
 	merge_free(&m);

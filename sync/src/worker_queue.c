@@ -151,6 +151,18 @@ worker_queue_ack(Worker *w, const WorkerJob *job)
 	return ok ? 0 : -1;
 }
 
+/*
+ * Reset the idle time of a job this worker holds (XCLAIM to itself), so a
+ * long merge is not taken over by another worker as if this one had died.
+ */
+void
+worker_queue_touch(Worker *w, const WorkerJob *job)
+{
+	const char *argv[] = {"XCLAIM", WORKER_STREAM, WORKER_GROUP, w->name, "0", job->id, "JUSTID"};
+
+	freeReplyObject(command(w, 7, argv));
+}
+
 /* Append a job about the run of `like` (a task for `part`); 0 when queued. */
 int
 worker_queue_push(Worker *w, WorkerJobKind kind, const WorkerJob *like, int part)
