@@ -111,7 +111,7 @@ extern void worker_db_sweep(Worker *w);
 extern WorkerOutcome worker_run(Worker *w, WorkerRun *run);
 extern WorkerOutcome worker_task(Worker *w, WorkerRun *run);
 extern WorkerOutcome worker_merge(Worker *w, WorkerRun *run);
-extern int	worker_run_queue_rest(Worker *w, WorkerRun *run);
+extern int	worker_run_queue_rest(Worker *w, WorkerRun *run, int with_tasks);
 
 /* Remove a run's objects under results/<pid>/<rid>/<sub> (best effort). */
 extern void worker_remove_objects(Worker *w, const WorkerJob *job, const char *sub);

@@ -125,11 +125,11 @@ plan(Worker *w, WorkerRun *run)
 }
 
 /*
- * Queue what is left of a planned run: a task job per pending task, or the
- * merge when every task is done.  0 when queued.
+ * Queue what is left of a planned run: a task job per pending task (when
+ * with_tasks), or the merge when every task is done.  0 when queued.
  */
 int
-worker_run_queue_rest(Worker *w, WorkerRun *run)
+worker_run_queue_rest(Worker *w, WorkerRun *run, int with_tasks)
 {
 	const char *p[1] = {run->job->run_id};
 	PGresult   *r = worker_db_query(run, w->primary, "SELECT part FROM run_tasks WHERE run_id = $1 "
@@ -138,7 +138,7 @@ worker_run_queue_rest(Worker *w, WorkerRun *run)
 
 	if (!r)
 		return -1;
-	for (int i = 0; i < PQntuples(r) && rc == 0; i++)
+	for (int i = 0; with_tasks && i < PQntuples(r) && rc == 0; i++)
 		rc = worker_queue_push(w, JOB_TASK, run->job, atoi(PQgetvalue(r, i, 0)));
 	if (PQntuples(r) == 0)
 		rc = worker_queue_push(w, JOB_MERGE, run->job, 0);
@@ -177,5 +177,5 @@ worker_run(Worker *w, WorkerRun *run)
 		/* the data cannot be matched (for example CLKs of mixed lengths) */
 		return worker_db_fail_run(w, run) == 0 ? WORKER_DONE : WORKER_RETRY;
 	}
-	return worker_run_queue_rest(w, run) == 0 ? WORKER_DONE : WORKER_RETRY;
+	return worker_run_queue_rest(w, run, 1) == 0 ? WORKER_DONE : WORKER_RETRY;
 }

@@ -90,27 +90,6 @@ task_pending(Worker *w, WorkerRun *run, char *part, long long *cmp)
 	return pending;
 }
 
-/* Queue the merge if no task of the run is pending; 0 when nothing failed. */
-static int
-merge_if_done(Worker *w, WorkerRun *run)
-{
-	const char *p[1] = {run->job->run_id};
-	PGresult   *r = worker_db_query(run, w->primary, "SELECT count(*) FROM run_tasks "
-									"WHERE run_id = $1 AND state = 'pending'", 1, p, PGRES_TUPLES_OK);
-	int			rc = 0;
-
-	if (!r)
-		return -1;
-	if (atoll(PQgetvalue(r, 0, 0)) == 0 && worker_queue_push(w, JOB_MERGE, run->job, 0) != 0)
-	{
-		snprintf(run->error, sizeof(run->error), "job queue (Redis) unavailable");
-		run->lost = 1;
-		rc = -1;
-	}
-	PQclear(r);
-	return rc;
-}
-
 /*
  * Mark the task done with its object, only if the run is running and the
  * task pending (under the run's row lock, so of two tasks finishing at
@@ -177,7 +156,7 @@ worker_task(Worker *w, WorkerRun *run)
 	snprintf(part, sizeof(part), "%d", job->part);
 	snprintf(parts, sizeof(parts), "%d", run->parts);
 	if ((got = task_pending(w, run, part, &cmp)) <= 0)
-		return got == 0 && merge_if_done(w, run) == 0 ? WORKER_DONE : WORKER_RETRY;
+		return got == 0 && worker_run_queue_rest(w, run, 0) == 0 ? WORKER_DONE : WORKER_RETRY;
 	if (worker_db_wait_replay(w, run) != 0)
 		return WORKER_RETRY;
 	api_token_new(attempt);
@@ -222,5 +201,5 @@ worker_task(Worker *w, WorkerRun *run)
 	}
 	worker_queue_progress_add(w, job->run_id, "comparisons", cmp);
 	worker_queue_progress_add(w, job->run_id, "candidates", po.n);
-	return merge_if_done(w, run) == 0 ? WORKER_DONE : WORKER_RETRY;
+	return worker_run_queue_rest(w, run, 0) == 0 ? WORKER_DONE : WORKER_RETRY;
 }
