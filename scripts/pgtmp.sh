@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # pgtmp.sh: a throwaway PostgreSQL 15 cluster on a private socket.
 #
-#   pgtmp.sh start DIR [EXTENSION_DESTDIR]   initdb + start; prints PGHOST/PGPORT/PGUSER
+#   pgtmp.sh start DIR [EXTENSION_DESTDIR]   initdb + start (through the primary image's
+#                                            deploy/entrypoint-primary.sh); prints
+#                                            PGHOST/PGPORT/PGUSER
 #   pgtmp.sh start-staged DIR                install pg_pprl into DIR/stage, then
 #                                            start a cluster in DIR/pg that loads it
 #   pgtmp.sh replica PRIMARY_DIR DIR SLOT    a hot standby of the cluster in
@@ -46,26 +48,32 @@ pick_owner() {
 	fi
 }
 
-start() {
-	local dir=$1 destdir=${2:-}
-	pick_owner
-	mkdir -p "$dir/sock"
+# Start the server in DIR through an image's entrypoint (deploy/, copied
+# where the cluster's OS user can run it) and wait until it answers.
+run_entrypoint() {
+	local dir=$1 script=$2 top
+	shift 2
+	top=$(cd "$(dirname "$0")/.." && pwd)
+	cp "$top/deploy/$script" "$dir/"
 	[ "$(id -u)" -eq 0 ] && chown -R "$OWNER" "$dir"
 	chmod 700 "$dir"
-	as_owner "$PG_BINDIR/initdb" -D "$dir/data" -U postgres --auth=trust \
-		--no-sync -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 ||
-		{ cat "$dir/initdb.log" >&2; exit 1; }
-	{
-		echo "listen_addresses = ''"
-		echo "unix_socket_directories = '$dir/sock'"
-		echo "port = $PORT"
-		echo "fsync = off"
-		echo "max_parallel_workers_per_gather = 2"
-		echo "lc_messages = 'C'"
-		[ -n "$destdir" ] && echo "extension_destdir = '$destdir'"
-	} | as_owner tee -a "$dir/data/postgresql.conf" >/dev/null
-	as_owner "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null ||
-		{ cat "$dir/server.log" >&2; exit 1; }
+	as_owner env "$@" PG_BINDIR="$PG_BINDIR" PPRL_PG_PORT="$PORT" PPRL_PG_SOCKET_DIR="$dir/sock" \
+		PPRL_PG_LISTEN='' nohup "$dir/$script" >"$dir/server.log" 2>&1 </dev/null &
+	for _ in $(seq 1 600); do
+		as_owner "$PG_BINDIR/pg_isready" -q -h "$dir/sock" -p "$PORT" && break
+		kill -0 $! 2>/dev/null || break
+		sleep 0.1
+	done
+	as_owner "$PG_BINDIR/pg_isready" -q -h "$dir/sock" -p "$PORT" || { cat "$dir/server.log" >&2; exit 1; }
+}
+
+start() {
+	local dir=$1 destdir=${2:-} conf
+	pick_owner
+	mkdir -p "$dir/sock"
+	conf="fsync = off\nmax_parallel_workers_per_gather = 2\nlc_messages = 'C'"
+	[ -n "$destdir" ] && conf+="\nextension_destdir = '$destdir'"
+	run_entrypoint "$dir" entrypoint-primary.sh PGDATA="$dir/data" PPRL_PG_CONF="$conf"
 	echo "PGHOST=$dir/sock PGPORT=$PORT PGUSER=postgres"
 }
 
@@ -86,24 +94,12 @@ start_staged() {
 # settings long match queries need (no cancellation by replay conflicts,
 # feedback so the primary keeps the rows they read), then started.
 replica() {
-	local primary=$1 dir=$2 slot=$3 top
-	top=$(cd "$(dirname "$0")/.." && pwd)
+	local primary=$1 dir=$2 slot=$3
 	[ -d "$primary/pg/sock" ] && primary=$primary/pg
 	pick_owner
 	mkdir -p "$dir/sock"
-	# the image's entrypoint, copied where the cluster's OS user can run it
-	cp "$top/deploy/entrypoint-replica.sh" "$dir/"
-	[ "$(id -u)" -eq 0 ] && chown -R "$OWNER" "$dir"
-	chmod 700 "$dir"
-	as_owner env PGDATA="$dir/data" PRIMARY_HOST="$primary/sock" PRIMARY_PORT="$PORT" \
-		REPLICA_SLOT="$slot" PPRL_PG_PORT="$PORT" PPRL_PG_SOCKET_DIR="$dir/sock" PPRL_PG_LISTEN='' \
-		PG_BINDIR="$PG_BINDIR" nohup "$dir/entrypoint-replica.sh" >"$dir/server.log" 2>&1 </dev/null &
-	for _ in $(seq 1 600); do
-		as_owner "$PG_BINDIR/pg_isready" -q -h "$dir/sock" -p "$PORT" && break
-		kill -0 $! 2>/dev/null || break
-		sleep 0.1
-	done
-	as_owner "$PG_BINDIR/pg_isready" -q -h "$dir/sock" -p "$PORT" || { cat "$dir/server.log" >&2; exit 1; }
+	run_entrypoint "$dir" entrypoint-replica.sh PGDATA="$dir/data" PRIMARY_HOST="$primary/sock" \
+		PRIMARY_PORT="$PORT" REPLICA_SLOT="$slot"
 	echo "PGHOST=$dir/sock PGPORT=$PORT PGUSER=postgres"
 }
 
