@@ -10,8 +10,10 @@ token, user metadata hash-count and hash-size), then post a pointer to
 them; a similarity-score result is fetched straight from the store with
 RETURN-OBJECT-STORE-ADDRESS.  Prints "external: N passed, N failed".
 """
+import atexit
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -24,6 +26,7 @@ SERVER, SHARED = sys.argv[1], sys.argv[2]
 t.setup(SERVER)
 REGION = os.environ.get("S3_REGION", "us-east-1")
 tmp = tempfile.mkdtemp(prefix="pprl-external.")
+atexit.register(shutil.rmtree, tmp, True)
 
 
 def authorize(p, i, token=None):
