@@ -13,14 +13,15 @@
 #   PRIMARY_PORT           its port (5432)
 #   PRIMARY_USER           a user with REPLICATION (postgres)
 #   PRIMARY_PASSWORD[_FILE] its password, if the primary asks for one
-#   REPLICA_SLOT           the physical slot to stream through (required)
+#   REPLICA_SLOT           the physical slot to stream through (default
+#                          worker_<N> for the StatefulSet pod <name>-<N>)
 #   PPRL_PG_PORT           this server's port (5432)
 #   PPRL_PG_SOCKET_DIR     its Unix socket directory (/var/run/postgresql)
 #   PPRL_PG_LISTEN         its listen_addresses ('*'; empty for sockets only)
 set -euo pipefail
 
 : "${PGDATA:?PGDATA is required}" "${PRIMARY_HOST:?PRIMARY_HOST is required}"
-: "${REPLICA_SLOT:?REPLICA_SLOT is required}"
+REPLICA_SLOT=${REPLICA_SLOT:-worker_${HOSTNAME##*-}}
 case $REPLICA_SLOT in *[!a-z0-9_]* | '') echo "REPLICA_SLOT: lower-case letters, digits and _ only" >&2; exit 2 ;; esac
 PG_BINDIR=${PG_BINDIR:-$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
 if [ -n "${PRIMARY_PASSWORD_FILE:-}" ]; then

@@ -74,6 +74,12 @@ for _ in $(seq 1 50); do
 	sleep 0.2
 done
 check "scaled to 2: two slots streaming" test "$(psql_at -c "SELECT count(*) FROM pg_replication_slots WHERE active")" = 2
+# The primary pod's slot janitor drops slots of replicas that are gone.
+psql_at -c "SELECT pg_create_physical_replication_slot('worker_5'), pg_create_physical_replication_slot('worker_1x')" >/dev/null
+PPRL_WORKER_REPLICAS=2 deploy/slot-janitor.sh --once >/dev/null
+check "slot janitor: slots beyond the workers dropped, others kept" test \
+	"$(psql_at -c "SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots")" = worker_0,worker_1,worker_1x
+psql_at -c "SELECT pg_drop_replication_slot('worker_1x')" >/dev/null
 rid=$(python3 - "$SERVER" <<'PY'
 import random, sys
 sys.path.insert(0, "scripts")

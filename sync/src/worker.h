@@ -85,6 +85,7 @@ typedef enum WorkerOutcome
 } WorkerOutcome;
 
 extern volatile sig_atomic_t worker_stopping;
+extern void worker_heartbeat(void);
 
 /* worker_queue.c */
 extern int	worker_queue_setup(Worker *w);

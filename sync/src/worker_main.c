@@ -21,12 +21,13 @@
 #include "worker.h"
 
 volatile sig_atomic_t worker_stopping = 0;
+static const char *heartbeat_file = "";
 static PGcancel *volatile cancel_read = NULL;
 
 enum
 {
 	S_DATABASE_URL, S_PRIMARY_URL, S_REDIS_URL, S_NAME, S_CLAIM_IDLE,
-	S_REPLAY_WAIT, S_DB_WAIT, S_TASK_CMP, S_MAX_TASKS, S_STALL, S_ATTEMPTS, S_TMPDIR,
+	S_REPLAY_WAIT, S_DB_WAIT, S_TASK_CMP, S_MAX_TASKS, S_STALL, S_ATTEMPTS, S_TMPDIR, S_HEARTBEAT,
 	S_STORE, S_COUNT = S_STORE + STORE_SETTING_COUNT
 };
 
@@ -43,6 +44,7 @@ static ApiSetting settings[S_COUNT] = {
 	{"PPRL_STALL_SECONDS", "600", 0, NULL},	/* re-queue runs idle this long */
 	{"PPRL_MAX_ATTEMPTS", "5", 0, NULL},	/* a run's consecutive failed jobs before it fails */
 	{"TMPDIR", "/tmp", 0, NULL},	/* the merge's scratch files */
+	{"PPRL_HEARTBEAT_FILE", "", 0, NULL},	/* touched while the loop runs (liveness) */
 	STORE_SETTING_ROWS
 };
 
@@ -85,6 +87,27 @@ connect_or_die(const char *url, int wait_s, const char *what)
 }
 
 static const char *const kind_names[] = {"run", "task", "merge"};
+
+/*
+ * Touch the heartbeat file (when one is configured), at most every few
+ * seconds: a liveness probe sees the loop (or a long merge) is alive.
+ */
+void
+worker_heartbeat(void)
+{
+	static time_t last;
+	time_t		now = time(NULL);
+	FILE	   *f;
+
+	if (!heartbeat_file[0] || now - last < 5)
+		return;
+	last = now;
+	if ((f = fopen(heartbeat_file, "w")))
+	{
+		fprintf(f, "%lld\n", (long long) now);
+		fclose(f);
+	}
+}
 
 /*
  * A job that could not be done now: hand it back to the queue (a copy
@@ -228,6 +251,7 @@ main(void)
 	if (max_attempts < 1)
 		api_die("config", "PPRL_MAX_ATTEMPTS must be at least 1");
 	w.tmpdir = settings[S_TMPDIR].value;
+	heartbeat_file = settings[S_HEARTBEAT].value;
 	w.read = connect_or_die(w.read_url, db_wait, "database");
 	w.primary = connect_or_die(w.primary_url, db_wait, "primary");
 	for (int i = 0; worker_queue_setup(&w) != 0; i++)
@@ -241,6 +265,7 @@ main(void)
 	{
 		int			got;
 
+		worker_heartbeat();
 		if (time(NULL) >= next_sweep)
 		{
 			worker_db_sweep(&w);

@@ -209,6 +209,7 @@ merge_into(Worker *w, WorkerRun *run, Merge *m, WorkerSink *sink)
 				run->lost = 1;
 				return -1;
 			}
+			worker_heartbeat();
 			if (time(NULL) - touched >= w->claim_idle_ms / 3000)
 			{
 				worker_queue_touch(w, run->job);
