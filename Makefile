@@ -11,6 +11,7 @@
 #   make check-s3        the S3 object store and the API on it, against radosgw
 #   make check-stack     the local multi-node stack (replicas, workers, scaling)
 #   make check-faults    faults in the middle of runs on that stack
+#   make helm-check      the chart: renders, lint, schemas, golden renders
 #   make e2e             the end-to-end suite against a running stack (make up)
 #                        or any SERVER=http://.../  (results against anonlink's)
 #   make fuzz            libFuzzer runs over the CLK parsers and the upload parser
@@ -47,7 +48,7 @@ MATCH_SRCS := $(wildcard pg_pprl/src/match/*.c)
 SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all install installcheck check-core check-migrations check-api check-s3 check-stack check-faults e2e fuzz test bench demo demo-sql up down clean
+.PHONY: all install installcheck check-core check-migrations check-api check-s3 check-stack check-faults helm-check e2e fuzz test bench demo demo-sql up down clean
 
 all:
 	$(MAKE) -C pg_pprl
@@ -109,6 +110,11 @@ check-stack: all
 check-faults: all
 	scripts/test-faults.sh
 
+# The Helm chart without a cluster: render (helm, or helm/tools/render),
+# yamllint, Kubernetes schemas, golden renders, required values.
+helm-check:
+	scripts/helm-check.sh
+
 # The end-to-end suite through the REST API: against SERVER= (any
 # deployment; http or https, with a path prefix if any) or the running stack.
 e2e:
@@ -122,8 +128,8 @@ fuzz:
 	$(MAKE) -C api fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 
 # The closing line counts the suites above, each of which stops the run on failure.
-test: check-core installcheck check-migrations check-api check-s3 check-stack check-faults fuzz
-	@echo "test: 10 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, api units and black-box, S3 store and API on S3, multi-node stack, faults, fuzz)"
+test: check-core installcheck check-migrations check-api check-s3 check-stack check-faults helm-check fuzz
+	@echo "test: 11 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, api units and black-box, S3 store and API on S3, multi-node stack, faults, chart, fuzz)"
 
 bench: all
 	scripts/bench.sh

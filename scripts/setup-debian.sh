@@ -15,6 +15,7 @@ PACKAGES=(
 	libcurl4-openssl-dev curl python3
 	ceph-mon ceph-mgr ceph-osd radosgw
 	util-linux
+	golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev yamllint nodejs
 )
 
 # Skip apt entirely when everything is already installed (fast re-runs).
@@ -25,5 +26,9 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
 	$SUDO apt-get update -qq
 	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# npm for the chart's schema check: Debian's package, unless node already brings one.
+if ! command -v npm >/dev/null 2>&1; then
+	$SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
 fi
 echo "setup: PostgreSQL $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}'), $(clang --version | head -1)"

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# helm-check.sh: the chart's checks without a cluster (make helm-check).
+#
+# Renders helm/pg-pprl for three value sets (default: values.yaml plus the
+# least it needs, helm/ci/default-required.yaml; minimal-values.yaml;
+# production-values.yaml) with `helm template` when helm is on the PATH,
+# else with helm/tools/render (Go's text/template with sprig, built from
+# Debian's packages).  Each render is linted (yamllint), every object is
+# validated against the Kubernetes schemas (npm kubernetes-models), and the
+# render is compared with its golden copy in helm/ci/golden (generated
+# secrets and their checksums masked).  Values without a safe default must
+# fail with the chart's own message.  UPDATE_GOLDEN=1 rewrites the golden
+# copies.  Prints "helm-check: N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+chart=helm/pg-pprl
+build=build/helm
+mkdir -p "$build"
+passed=0
+failed=0
+check() {
+	local name=$1
+	shift
+	if "$@" >"$build/last.log" 2>&1; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; sed 's/^/  /' "$build/last.log" | head -20; fi
+}
+
+if command -v helm >/dev/null 2>&1; then
+	render() { helm template pprl "$chart" "$@"; }
+	echo "helm-check: rendering with $(helm version --short)"
+else
+	GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$PWD/$build/gocache" GOFLAGS=-buildvcs=false \
+		go build -o "$build/render" ./helm/tools/render
+	render() { "$build/render" --name pprl "$@" "$chart"; }
+	echo "helm-check: rendering with helm/tools/render (no helm on the PATH)"
+fi
+(cd helm/tools/validate && npm ci --no-audit --no-fund --silent >/dev/null)
+
+# Secrets the chart generates, and checksums over them, differ on every render.
+normalize() {
+	sed -E -e 's/^(  (postgres-password|s3-access-key-id|s3-secret-access-key): ).*/\1<generated>/' \
+		-e 's/^( *checksum\/secret: ).*/\1<generated>/'
+}
+
+for case in default minimal production; do
+	case $case in
+	default) args=(-f helm/ci/default-required.yaml) ;;
+	*) args=(-f "$chart/$case-values.yaml") ;;
+	esac
+	out="$build/$case.yaml"
+	check "$case: renders" bash -c "$(declare -f render); chart=$chart build=$build; render ${args[*]} >$out"
+	check "$case: yamllint" yamllint -c helm/ci/yamllint.yaml "$out"
+	check "$case: every object valid for Kubernetes" bash -c "node helm/tools/validate/validate.mjs $out"
+	normalize <"$out" >"$build/$case.norm.yaml"
+	if [ "${UPDATE_GOLDEN:-}" = 1 ]; then
+		mkdir -p helm/ci/golden
+		cp "$build/$case.norm.yaml" "helm/ci/golden/$case.yaml"
+	fi
+	check "$case: equals the golden render" diff -u "helm/ci/golden/$case.yaml" "$build/$case.norm.yaml"
+done
+
+# Required values fail with the chart's message.
+must_fail() {
+	local want=$1
+	shift
+	! render "$@" >/dev/null 2>"$build/err.log" && grep -qF "$want" "$build/err.log"
+}
+check "no bucket: the chart's message" must_fail "objectStore.s3.bucket is required" --set secrets.existingSecret=s
+check "external S3 without a Secret: the chart's message" must_fail "credentials go in an existing Secret" \
+	--set objectStore.s3.bucket=b
+check "external Redis without a URL: the chart's message" must_fail "redis.external.url is required" \
+	-f helm/ci/default-required.yaml --set redis.provisioned=false
+check "ingress without a host: the chart's message" must_fail "api.ingress.host is required" \
+	-f helm/ci/default-required.yaml --set api.ingress.enabled=true
+# The render reacts to values (a guard against a renderer that ignores them).
+check "workers.replicaCount reaches the StatefulSet" bash -c \
+	"$(declare -f render); chart=$chart build=$build; render -f helm/ci/default-required.yaml --set workers.replicaCount=7 | grep -q 'replicas: 7'"
+echo "helm-check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
