@@ -3,8 +3,8 @@
 # second container, and every worker of the local stack).  Configuration is
 # the environment (see docs/workers.md); the worker itself waits for its
 # databases (PPRL_DB_WAIT_SECONDS) and Redis, and exits non-zero on a bad
-# setting.  PPRL_BIN_DIR: where pprl-worker is (the image's /usr/local/bin,
-# or the build directory of a checkout).
+# setting.  PPRL_BIN_DIR: where pprl-worker is (default: beside this
+# script, as installed by deploy/install.sh, else a checkout's build/).
 set -eu
 # the database password from a file (a mounted Secret), for libpq
 if [ -n "${PGPASSWORD_FILE:-}" ]; then
@@ -12,5 +12,7 @@ if [ -n "${PGPASSWORD_FILE:-}" ]; then
 	export PGPASSWORD
 	unset PGPASSWORD_FILE
 fi
-bin=${PPRL_BIN_DIR:-$(cd "$(dirname "$0")/../build" 2>/dev/null && pwd || echo /usr/local/bin)}
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${PPRL_BIN_DIR:-$here}
+[ -x "$bin/pprl-worker" ] || bin=$here/../build
 exec "$bin/pprl-worker"

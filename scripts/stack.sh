@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # stack.sh: the whole service on this machine, on loopback (make up / make down).
 #
-# The replicas, the workers and the API start through the container images'
-# entrypoints (deploy/entrypoint-*.sh), so the stack tests them.
+# The stack installs the build as the container images do (deploy/install.sh
+# into $PPRL_STACK_DIR/root) and starts the primary, the replicas, the
+# workers and the API through the images' entrypoints (deploy/entrypoint-*.sh),
+# so the stack tests them.
 #
 #   stack.sh up     the primary PostgreSQL with pg_pprl and the migrations,
 #                   WORKERS (default 2) hot-standby replicas streaming from
@@ -63,7 +65,7 @@ start_worker() {
 		echo "REPLICA_${i}_URL=$rurl" >>"$dir/stack.env"
 	fi
 	PRIMARY_URL="$DATABASE_URL" DATABASE_URL="$rurl" PPRL_WORKER_NAME="worker-$i" \
-		spawn "worker-$i" deploy/entrypoint-worker.sh
+		spawn "worker-$i" "$dir/root/usr/local/bin/entrypoint-worker.sh"
 }
 
 # Stop worker i (SIGTERM: it hands its job back), then its replica, and drop
@@ -105,10 +107,13 @@ up() {
 	mkdir -p "$dir"
 	chmod 755 "$dir"
 	make -s all >/dev/null
+	# laid out as in the images (deploy/install.sh), and run from there
+	deploy/install.sh "$dir/root" api worker primary
+	chmod -R a+rX "$dir/root"
 	local pgenv
-	pgenv=$(scripts/pgtmp.sh start-staged "$dir/pg")
+	pgenv=$(scripts/pgtmp.sh start "$dir/pg" "$dir/root")
 	eval "export $pgenv"
-	PGDATABASE=postgres migrations/migrate.sh >/dev/null
+	PGDATABASE=postgres "$dir/root/usr/local/share/pprl/migrations/migrate.sh" >/dev/null
 	scripts/redistmp.sh start "$dir/redis" >"$dir/redis.env"
 	local store_lines
 	case "${OBJECT_STORE:-file}" in
@@ -145,7 +150,7 @@ up() {
 	# shellcheck disable=SC1091
 	. "$dir/stack.env"
 	set +a
-	spawn api deploy/entrypoint-api.sh
+	spawn api "$dir/root/usr/local/bin/entrypoint-api.sh"
 	local i workers=${WORKERS:-2}
 	case $workers in '' | *[!0-9]*) echo "stack.sh: WORKERS must be a number" >&2; exit 2 ;; esac
 	for ((i = 0; i < workers; i++)); do

@@ -167,7 +167,13 @@ func run(chart, name, namespace string, files, sets []string) error {
 	for k, v := range meta {
 		chartObj[strings.ToUpper(k[:1])+k[1:]] = v
 	}
-	paths, _ := filepath.Glob(filepath.Join(chart, "templates", "*"))
+	var paths []string
+	filepath.WalkDir(filepath.Join(chart, "templates"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			paths = append(paths, p)
+		}
+		return nil
+	})
 	sort.Strings(paths)
 	root := template.New("chart").Option("missingkey=zero")
 	funcs := sprig.TxtFuncMap()
@@ -210,11 +216,13 @@ func run(chart, name, namespace string, files, sets []string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := root.New(meta["name"].(string) + "/templates/" + base).Parse(string(text)); err != nil {
+		rel, _ := filepath.Rel(chart, p)
+		tname := meta["name"].(string) + "/" + filepath.ToSlash(rel)
+		if _, err := root.New(tname).Parse(string(text)); err != nil {
 			return err
 		}
 		if !strings.HasPrefix(base, "_") {
-			rendered = append(rendered, meta["name"].(string)+"/templates/"+base)
+			rendered = append(rendered, tname)
 		}
 	}
 	for _, n := range rendered {
