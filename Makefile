@@ -112,7 +112,7 @@ check-faults: all
 
 # The Helm chart without a cluster: render (helm, or helm/tools/render),
 # yamllint, Kubernetes schemas, golden renders, required values.
-helm-check:
+helm-check: all
 	scripts/helm-check.sh
 
 # The end-to-end suite through the REST API: against SERVER= (any

@@ -9,7 +9,8 @@
 # validated against the Kubernetes schemas (npm kubernetes-models), and the
 # render is compared with its golden copy in helm/ci/golden (generated
 # secrets and their checksums masked).  Values without a safe default must
-# fail with the chart's own message.  UPDATE_GOLDEN=1 rewrites the golden
+# fail with the chart's own message, and every program the chart and the
+# Dockerfiles name must be where deploy/install.sh puts it.  UPDATE_GOLDEN=1 rewrites the golden
 # copies.  Prints "helm-check: N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,5 +75,17 @@ check "ingress without a host: the chart's message" must_fail "api.ingress.host 
 # The render reacts to values (a guard against a renderer that ignores them).
 check "workers.replicaCount reaches the StatefulSet" bash -c \
 	"$(declare -f render); chart=$chart build=$build; render -f helm/ci/default-required.yaml --set workers.replicaCount=7 | grep -q 'replicas: 7'"
+# Every program and file the chart and the Dockerfiles name under /usr/local
+# is where deploy/install.sh (which the images and the local stack use) puts it.
+rm -rf "$build/root"
+deploy/install.sh "$build/root" api worker primary
+missing_paths() {
+	local p bad=0
+	for p in $(grep -ho '/usr/local/[A-Za-z0-9/._-]*' "$build"/*.norm.yaml deploy/docker/Dockerfile.* | sort -u); do
+		[ -e "$build/root$p" ] || { echo "not installed: $p"; bad=1; }
+	done
+	return $bad
+}
+check "paths in the chart and Dockerfiles are installed by deploy/install.sh" missing_paths
 echo "helm-check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
