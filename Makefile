@@ -12,6 +12,7 @@
 #   make check-stack     the local multi-node stack (replicas, workers, scaling)
 #   make check-faults    faults in the middle of runs on that stack
 #   make helm-check      the chart: renders, lint, schemas, golden renders
+#   make check-deploy    the images' entrypoints wired as the chart does
 #   make e2e             the end-to-end suite against a running stack (make up)
 #                        or any SERVER=http://.../  (results against anonlink's)
 #   make fuzz            libFuzzer runs over the CLK parsers and the upload parser
@@ -48,7 +49,7 @@ MATCH_SRCS := $(wildcard pg_pprl/src/match/*.c)
 SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all install installcheck check-core check-migrations check-api check-s3 check-stack check-faults helm-check e2e fuzz test bench demo demo-sql up down clean
+.PHONY: all install installcheck check-core check-migrations check-api check-s3 check-stack check-faults helm-check check-deploy e2e fuzz test bench demo demo-sql up down clean
 
 all:
 	$(MAKE) -C pg_pprl
@@ -115,6 +116,11 @@ check-faults: all
 helm-check: all
 	scripts/helm-check.sh
 
+# The images' start-up path as the chart wires it (entrypoints, passwords in
+# files, scram over TCP, slot from the pod name, janitor), without containers.
+check-deploy: all
+	scripts/test-deploy.sh
+
 # The end-to-end suite through the REST API: against SERVER= (any
 # deployment; http or https, with a path prefix if any) or the running stack.
 e2e:
@@ -128,8 +134,8 @@ fuzz:
 	$(MAKE) -C api fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 
 # The closing line counts the suites above, each of which stops the run on failure.
-test: check-core installcheck check-migrations check-api check-s3 check-stack check-faults helm-check fuzz
-	@echo "test: 11 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, api units and black-box, S3 store and API on S3, multi-node stack, faults, chart, fuzz)"
+test: check-core installcheck check-migrations check-api check-s3 check-stack check-faults helm-check check-deploy fuzz
+	@echo "test: 12 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, api units and black-box, S3 store and API on S3, multi-node stack, faults, chart, image start-up, fuzz)"
 
 bench: all
 	scripts/bench.sh
