@@ -14,12 +14,13 @@ for part in "${@:-api worker primary}"; do
 	for what in $part; do
 		case $what in
 		api)
-			install -m 755 "$top/build/pprl-api" "$top/build/pprl-store" "$top/deploy/entrypoint-api.sh" "$bin/"
+			install -m 755 "$top/build/pprl-api" "$top/build/pprl-store" "$top/deploy/entrypoint-api.sh" \
+				"$top/deploy/pprl-exec.sh" "$bin/"
 			mkdir -p "$share/tests"
 			install -m 644 "$top/scripts/test_e2e.py" "$top/scripts/pprl_testlib.py" "$share/tests/"
 			;;
 		worker)
-			install -m 755 "$top/build/pprl-worker" "$top/deploy/entrypoint-worker.sh" \
+			install -m 755 "$top/build/pprl-worker" "$top/deploy/entrypoint-worker.sh" "$top/deploy/pprl-exec.sh" \
 				"$top/deploy/entrypoint-replica.sh" "$bin/"
 			make -s -C "$top/pg_pprl" install DESTDIR="$dest" >/dev/null
 			;;

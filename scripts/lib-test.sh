@@ -1,6 +1,7 @@
 # lib-test.sh: shared by the shell test scripts (source it).
 #
 # check NAME CMD...   run CMD, count it as passed or failed, name failures
+# qcheck NAME CMD...  the same, with CMD's output discarded
 # summary LABEL       print "LABEL: N passed, N failed"; status 1 on failure
 # start_cluster DIR   a throwaway cluster with pg_pprl staged under DIR
 #                     (exports PGHOST, PGPORT, PGUSER; stopped on exit)
@@ -22,6 +23,18 @@ check() {
 		failed=$((failed + 1))
 		echo "FAIL: $name"
 	fi
+}
+
+# Run a command with its output discarded.
+quietly() {
+	"$@" >/dev/null 2>&1
+}
+
+# A check whose command's output is not wanted.
+qcheck() {
+	local name=$1
+	shift
+	check "$name" quietly "$@"
 }
 
 # The closing line, and the script's status.

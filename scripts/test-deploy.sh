@@ -15,13 +15,8 @@ PG_BINDIR=$("${PG_CONFIG:-pg_config}" --bindir)
 
 tmp=$(mktemp -d /tmp/pprl-deploytest.XXXXXX)
 chmod 755 "$tmp"
-passed=0
-failed=0
-check() {
-	local name=$1
-	shift
-	if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
-}
+# shellcheck disable=SC1091
+. scripts/lib-test.sh
 pids=()
 cleanup() {
 	local p
@@ -74,11 +69,11 @@ as_pg env PGDATA="$tmp/primary/pgdata" POSTGRES_PASSWORD_FILE="$tmp/secrets/post
 	PPRL_PG_CONF="fsync = off\nextension_destdir = '$tmp/root'" \
 	"$bin/entrypoint-primary.sh" >"$tmp/primary.log" 2>&1 &
 pids+=($!)
-check "primary: up through its entrypoint" wait_pg "$tmp/primary/run" "$port"
-check "primary: a wrong password is refused over TCP" bash -c \
+qcheck "primary: up through its entrypoint" wait_pg "$tmp/primary/run" "$port"
+qcheck "primary: a wrong password is refused over TCP" bash -c \
 	"! PGPASSWORD=wrong psql -X -h 127.0.0.1 -p $port -U postgres -d postgres -c 'SELECT 1'"
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=postgres PGPASSWORD=$password
-check "migrations: the installed migrate.sh applies the schema" "$tmp/root/usr/local/share/pprl/migrations/migrate.sh"
+qcheck "migrations: the installed migrate.sh applies the schema" "$tmp/root/usr/local/share/pprl/migrations/migrate.sh"
 unset PGPASSWORD
 
 # --- a worker pod: replica (slot from the pod name) and worker -----------------
@@ -87,11 +82,11 @@ as_pg env PGDATA="$tmp/replica/pgdata" PRIMARY_HOST=127.0.0.1 PRIMARY_PORT="$por
 	PPRL_PG_LISTEN='' PPRL_PG_PORT="$rport" PPRL_PG_SOCKET_DIR="$tmp/replica/run" PG_BINDIR="$PG_BINDIR" \
 	"$bin/entrypoint-replica.sh" >"$tmp/replica.log" 2>&1 &
 pids+=($!)
-check "replica: up through its entrypoint (pg_basebackup over TCP)" wait_pg "$tmp/replica/run" "$rport"
+qcheck "replica: up through its entrypoint (pg_basebackup over TCP)" wait_pg "$tmp/replica/run" "$rport"
 pw() { PGPASSWORD=$password psql -X -At "$@"; }
-check "replica: streams through slot worker_0 (named from the pod)" test \
+qcheck "replica: streams through slot worker_0 (named from the pod)" test \
 	"$(pw -c "SELECT slot_name || ' ' || active FROM pg_replication_slots")" = "worker_0 true"
-check "replica: a hot standby" test "$(as_pg psql -X -At -h "$tmp/replica/run" -p "$rport" -U postgres -d postgres \
+qcheck "replica: a hot standby" test "$(as_pg psql -X -At -h "$tmp/replica/run" -p "$rport" -U postgres -d postgres \
 	-c 'SELECT pg_is_in_recovery()')" = t
 chmod 755 "$tmp/replica" "$tmp/replica/run"
 scripts/redistmp.sh start "$tmp/redis" >"$tmp/redis.env"
@@ -109,24 +104,23 @@ DATABASE_URL="host=127.0.0.1 port=$port user=postgres dbname=postgres" PPRL_API_
 	"$bin/entrypoint-api.sh" >"$tmp/api.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$api_port/readyz" && break; sleep 0.2; done
-check "api: ready through its entrypoint (password from PGPASSWORD_FILE)" curl -sf "http://127.0.0.1:$api_port/readyz"
+qcheck "api: ready through its entrypoint (password from PGPASSWORD_FILE)" curl -sf "http://127.0.0.1:$api_port/readyz"
 unset PGPASSWORD_FILE
 
 # --- the helm test: the end-to-end suite on generated data ---------------------
 if python3 "$tmp/root/usr/local/share/pprl/tests/test_e2e.py" "http://127.0.0.1:$api_port" >"$tmp/e2e.log" 2>&1; then
-	check "end-to-end suite from the installed copy" true
+	qcheck "end-to-end suite from the installed copy" true
 else
-	check "end-to-end suite from the installed copy" false
+	qcheck "end-to-end suite from the installed copy" false
 	tail -5 "$tmp/e2e.log"
 fi
-check "worker: its heartbeat file is fresh" test -n "$(find "$tmp/heartbeat" -mmin -1 2>/dev/null)"
+qcheck "worker: its heartbeat file is fresh" test -n "$(find "$tmp/heartbeat" -mmin -1 2>/dev/null)"
 
 # --- the slot janitor over TCP -------------------------------------------------
 pw -c "SELECT pg_create_physical_replication_slot('worker_3')" >/dev/null
 PGPASSWORD_FILE=$tmp/secrets/postgres-password PPRL_WORKER_REPLICAS=1 "$bin/slot-janitor.sh" --once >/dev/null
-check "slot janitor: worker_3 dropped, worker_0 kept" test \
+qcheck "slot janitor: worker_3 dropped, worker_0 kept" test \
 	"$(pw -c "SELECT string_agg(slot_name, ',' ORDER BY 1) FROM pg_replication_slots")" = worker_0
 
-check "no password in any log" bash -c "! grep -rqF '$password' $tmp/*.log"
-echo "deploy: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+qcheck "no password in any log" bash -c "! grep -rqF '$password' $tmp/*.log"
+summary deploy

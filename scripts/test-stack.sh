@@ -11,13 +11,8 @@ export PPRL_STACK_DIR
 PPRL_STACK_DIR=$(mktemp -d /tmp/pprl-stacktest.XXXXXX)
 rmdir "$PPRL_STACK_DIR"
 export PPRL_PORT=$((20000 + RANDOM % 20000))
-passed=0
-failed=0
-check() {
-	local name=$1
-	shift
-	if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; fi
-}
+# shellcheck disable=SC1091
+. scripts/lib-test.sh
 trap 'scripts/stack.sh down >/dev/null 2>&1 || true' EXIT
 
 # Small tasks, so that every run of the suite is cut into several parts
@@ -33,51 +28,51 @@ rm -f "$PPRL_STACK_DIR.up.log"
 psql_at() {
 	if [ "$1" = -c ]; then psql -X -At -d postgres "$@"; else psql -X -At -d "$@"; fi
 }
-check "two slots, both streaming" test "$(psql_at -c "SELECT count(*) FROM pg_replication_slots WHERE active")" = 2
+qcheck "two slots, both streaming" test "$(psql_at -c "SELECT count(*) FROM pg_replication_slots WHERE active")" = 2
 for i in 0 1; do
 	url=REPLICA_${i}_URL
-	check "replica $i is a hot standby" test "$(psql_at "${!url}" -c 'SELECT pg_is_in_recovery()')" = t
-	check "replica $i has the feedback and delay settings" test \
+	qcheck "replica $i is a hot standby" test "$(psql_at "${!url}" -c 'SELECT pg_is_in_recovery()')" = t
+	qcheck "replica $i has the feedback and delay settings" test \
 		"$(psql_at "${!url}" -c "SELECT current_setting('hot_standby_feedback') || current_setting('max_standby_streaming_delay')")" = "on-1"
-	check "replica $i refuses writes" bash -c "! psql -X -d '${!url}' -c 'CREATE TABLE x (a int)'"
+	qcheck "replica $i refuses writes" bash -c "! psql -X -d '${!url}' -c 'CREATE TABLE x (a int)'"
 done
 if python3 scripts/test_service.py "$SERVER" "$(cd .. && pwd)/shared/data"; then
-	check "service tests against the stack" true
+	qcheck "service tests against the stack" true
 else
-	check "service tests against the stack" false
+	qcheck "service tests against the stack" false
 fi
 if make -s e2e SERVER="$SERVER"; then
-	check "end-to-end suite (make e2e) against the stack" true
+	qcheck "end-to-end suite (make e2e) against the stack" true
 else
-	check "end-to-end suite (make e2e) against the stack" false
+	qcheck "end-to-end suite (make e2e) against the stack" false
 fi
 done_0=$(grep -c '"job done"' "$PPRL_STACK_DIR/worker-0.log" || true)
 done_1=$(grep -c '"job done"' "$PPRL_STACK_DIR/worker-1.log" || true)
 echo "jobs done per worker: $done_0 and $done_1"
 echo "tasks per worker: $(psql_at -c "SELECT string_agg(worker || ' ' || n, ', ' ORDER BY worker) FROM (SELECT worker, count(*) AS n FROM run_tasks GROUP BY 1) t")"
-check "both workers took jobs" test "$done_0" -gt 0 -a "$done_1" -gt 0
-check "runs were cut into several tasks" test "$(psql_at -c "SELECT max(parts) > 1 FROM runs")" = t
-check "both workers computed tasks of one run" test \
+qcheck "both workers took jobs" test "$done_0" -gt 0 -a "$done_1" -gt 0
+qcheck "runs were cut into several tasks" test "$(psql_at -c "SELECT max(parts) > 1 FROM runs")" = t
+qcheck "both workers computed tasks of one run" test \
 	"$(psql_at -c "SELECT count(*) FROM (SELECT run_id FROM run_tasks GROUP BY 1 HAVING count(DISTINCT worker) = 2) t")" -gt 0
-check "every completed run's tasks are done once" test \
+qcheck "every completed run's tasks are done once" test \
 	"$(psql_at -c "SELECT count(*) FROM runs r JOIN run_tasks t USING (run_id) WHERE r.state = 'completed' AND t.state <> 'done'")" = 0
-check "the parts' objects are removed after the merge" test \
+qcheck "the parts' objects are removed after the merge" test \
 	"$(find "$PPRL_STACK_DIR/objects" -path '*/parts/*' -type f | wc -l)" = 0
 # Scaling down stops a worker, removes its replica and drops its slot;
 # scaling up again makes a fresh replica streaming through a new slot.
 scripts/stack.sh scale 1 >/dev/null
-check "scaled to 1: one slot left" test "$(psql_at -c "SELECT string_agg(slot_name, ',') FROM pg_replication_slots")" = worker_0
-check "scaled to 1: the replica is gone" test ! -e "$PPRL_STACK_DIR/replica-1"
+qcheck "scaled to 1: one slot left" test "$(psql_at -c "SELECT string_agg(slot_name, ',') FROM pg_replication_slots")" = worker_0
+qcheck "scaled to 1: the replica is gone" test ! -e "$PPRL_STACK_DIR/replica-1"
 scripts/stack.sh scale 2 >/dev/null
 for _ in $(seq 1 50); do
 	[ "$(psql_at -c "SELECT count(*) FROM pg_replication_slots WHERE active")" = 2 ] && break
 	sleep 0.2
 done
-check "scaled to 2: two slots streaming" test "$(psql_at -c "SELECT count(*) FROM pg_replication_slots WHERE active")" = 2
+qcheck "scaled to 2: two slots streaming" test "$(psql_at -c "SELECT count(*) FROM pg_replication_slots WHERE active")" = 2
 # The primary pod's slot janitor drops slots of replicas that are gone.
 psql_at -c "SELECT pg_create_physical_replication_slot('worker_5'), pg_create_physical_replication_slot('worker_1x')" >/dev/null
 PPRL_WORKER_REPLICAS=2 deploy/slot-janitor.sh --once >/dev/null
-check "slot janitor: slots beyond the workers dropped, others kept" test \
+qcheck "slot janitor: slots beyond the workers dropped, others kept" test \
 	"$(psql_at -c "SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots")" = worker_0,worker_1,worker_1x
 psql_at -c "SELECT pg_drop_replication_slot('worker_1x')" >/dev/null
 rid=$(python3 - "$SERVER" <<'PY'
@@ -95,11 +90,10 @@ s, res, _ = t.result(p, rid)
 print(rid if st["state"] == "completed" and len(res["groups"]) == 300 else "bad")
 PY
 )
-check "a run after scaling completes" test "$rid" != bad
+qcheck "a run after scaling completes" test "$rid" != bad
 scripts/stack.sh down >/dev/null
 trap - EXIT
-check "make down removes the state" test ! -e "$PPRL_STACK_DIR"
+qcheck "make down removes the state" test ! -e "$PPRL_STACK_DIR"
 # (the bracket keeps pgrep from matching this check's own command line)
-check "and stops every process" bash -c "! pgrep -f '[/]${PPRL_STACK_DIR#/}'"
-echo "stack: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+qcheck "and stops every process" bash -c "! pgrep -f '[/]${PPRL_STACK_DIR#/}'"
+summary stack
