@@ -55,6 +55,7 @@ all:
 	$(MAKE) -C pg_pprl
 	$(MAKE) -C api all
 	$(MAKE) -C sync all
+	$(MAKE) -C cli all
 
 install: all
 	$(MAKE) -C pg_pprl install
@@ -151,6 +152,7 @@ clean:
 	$(MAKE) -C pg_pprl/fuzz clean
 	$(MAKE) -C api clean
 	$(MAKE) -C sync clean
+	$(MAKE) -C cli clean
 	rm -rf build
 
 up: all

@@ -1,0 +1,186 @@
+/*
+ * csv.c
+ *	  Streaming CSV records (see csv.h).  A record is bounded by max_record
+ *	  bytes, so a malformed file (an unterminated quote) cannot eat memory;
+ *	  the error then names the line the record started on.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv.h"
+
+struct CsvReader
+{
+	FILE	   *f;
+	size_t		max;
+	char	   *buf;
+	size_t		cap;
+	size_t	   *off;
+	size_t	   *len;
+	int			fcap;
+	long		line;
+};
+
+/* Open a reader on f; records above max_record bytes are errors. */
+CsvReader *
+csv_open(FILE *f, size_t max_record)
+{
+	CsvReader  *r = calloc(1, sizeof(CsvReader));
+
+	if (!r)
+		return NULL;
+	r->f = f;
+	r->max = max_record;
+	r->line = 1;
+	return r;
+}
+
+/* Append a byte to the record being read; -1 when it is too long. */
+static int
+put(CsvReader *r, size_t *n, int c)
+{
+	if (*n + 1 >= r->cap)
+	{
+		size_t		nc = r->cap ? r->cap * 2 : 4096;
+		char	   *b;
+
+		if (nc > r->max + 2)
+			nc = r->max + 2;
+		if (*n + 1 >= nc || !(b = realloc(r->buf, nc)))
+			return -1;
+		r->buf = b;
+		r->cap = nc;
+	}
+	r->buf[(*n)++] = (char) c;
+	return 0;
+}
+
+/* End the current field at byte n. */
+static int
+end_field(CsvReader *r, CsvRecord *rec, size_t start, size_t *n)
+{
+	if (rec->nfields == r->fcap)
+	{
+		int			nc = r->fcap ? r->fcap * 2 : 32;
+		size_t	   *o = realloc(r->off, sizeof(size_t) * (size_t) nc),
+				   *l;
+
+		if (!o)
+			return -1;
+		r->off = o;
+		if (!(l = realloc(r->len, sizeof(size_t) * (size_t) nc)))
+			return -1;
+		r->len = l;
+		r->fcap = nc;
+	}
+	r->off[rec->nfields] = start;
+	r->len[rec->nfields++] = *n - start;
+	return put(r, n, '\0');
+}
+
+/*
+ * Read the next record: 1 with one, 0 at the end of the input, -1 with err
+ * (unterminated quote, record too long, out of memory).  Empty lines are
+ * skipped, as Python's reader does.
+ */
+int
+csv_next(CsvReader *r, CsvRecord *rec, char *err, size_t errlen)
+{
+	size_t		n = 0,
+				start = 0;
+	int			c,
+				quoted = 0,
+				any = 0;
+
+	rec->nfields = 0;
+	rec->line = r->line;
+	for (;;)
+	{
+		c = getc(r->f);
+		if (c == EOF)
+		{
+			if (quoted)
+			{
+				snprintf(err, errlen, "line %ld: a quoted field is not closed before the end of the file", rec->line);
+				return -1;
+			}
+			if (!any && rec->nfields == 0)
+				return 0;
+			break;
+		}
+		if (quoted)
+		{
+			if (c == '"')
+			{
+				int			d = getc(r->f);
+
+				if (d != '"')
+				{
+					quoted = 0;
+					if (d != EOF)
+						ungetc(d, r->f);
+					continue;
+				}
+			}
+			if (c == '\n')
+				r->line++;
+			if (put(r, &n, c) != 0)
+				goto too_long;
+			continue;
+		}
+		if (c == '\r')
+		{
+			int			d = getc(r->f);
+
+			if (d != '\n' && d != EOF)
+				ungetc(d, r->f);
+			c = '\n';
+		}
+		if (c == '\n')
+		{
+			r->line++;
+			if (!any && rec->nfields == 0)
+			{
+				rec->line = r->line;
+				continue;		/* an empty line */
+			}
+			break;
+		}
+		any = 1;
+		if (c == ',')
+		{
+			if (end_field(r, rec, start, &n) != 0)
+				goto too_long;
+			start = n;
+			continue;
+		}
+		if (c == '"' && n == start)
+		{
+			quoted = 1;
+			continue;
+		}
+		if (put(r, &n, c) != 0)
+			goto too_long;
+	}
+	if (end_field(r, rec, start, &n) != 0)
+		goto too_long;
+	rec->text = r->buf;
+	rec->off = r->off;
+	rec->len = r->len;
+	return 1;
+too_long:
+	snprintf(err, errlen, "line %ld: the record is longer than %zu bytes (or memory ran out)", rec->line, r->max);
+	return -1;
+}
+
+/* Free the reader (not its file). */
+void
+csv_close(CsvReader *r)
+{
+	if (!r)
+		return;
+	free(r->buf);
+	free(r->off);
+	free(r->len);
+	free(r);
+}

@@ -1,0 +1,479 @@
+/*
+ * enc_schema.c
+ *	  A clkhash linkage schema (versions 1, 2 and 3) read into the
+ *	  encoder's model, with clear errors naming the offending key, and the
+ *	  per-feature keys derived from the secret.  Versions 1 and 2 are read
+ *	  as clkhash upgrades them: v1's clkConfig.k times a feature's weight
+ *	  (rounded half to even, weight 0 meaning ignored) becomes its bits per
+ *	  token and clkConfig.hash its hash; v2's strategy k / numBits become
+ *	  bitsPerToken / bitsPerFeature and ngram / positional an n-gram
+ *	  comparison.  Keys: HKDF (SHA-256 or SHA-512) of the secret, salt and
+ *	  info, 2 x features keys of keySize bytes, feature i taking keys 2i and
+ *	  2i+1 (ignored features included); kdf "legacy" uses the secret itself.
+ */
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "enc_impl.h"
+
+/* Error text into err; returns NULL for the caller's convenience. */
+static void *
+schema_error(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+{
+	snprintf(err, errlen, fmt, a, b);
+	return NULL;
+}
+
+/* Decode standard base64 (padding optional); length or -1. */
+static long
+b64_decode(const char *in, uint8_t *out, size_t outcap)
+{
+	size_t		n = strlen(in);
+	int			len;
+	char	   *padded = malloc(n + 4);
+
+	if (!padded)
+		return -1;
+	memcpy(padded, in, n);
+	while (n % 4)
+		padded[n++] = '=';
+	if (n / 4 * 3 > outcap)
+	{
+		free(padded);
+		return -1;
+	}
+	len = EVP_DecodeBlock(out, (const uint8_t *) padded, (int) n);
+	if (len >= 0)
+		for (size_t i = n; i > 0 && padded[i - 1] == '='; i--)
+			len--;
+	free(padded);
+	return len;
+}
+
+/* An integer member, or def when absent; -2 when present but not an integer. */
+static long long
+int_member(json_t *o, const char *key, long long def)
+{
+	json_t	   *v = json_object_get(o, key);
+
+	if (!v)
+		return def;
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)))
+		return (long long) json_real_value(v);
+	return -2;
+}
+
+/* A string member, or NULL. */
+static const char *
+str_member(json_t *o, const char *key)
+{
+	json_t	   *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* The format of a feature; 0 or -1 with err. */
+static int
+read_format(EncFeature *f, json_t *fmt, char *err, size_t errlen)
+{
+	const char *type = str_member(fmt, "type"),
+			   *s;
+
+	f->max_length = -1;
+	if (!type)
+		return schema_error(err, errlen, "feature '%s': format.type is missing%s", f->identifier, ""), -1;
+	if (strcmp(type, "string") == 0)
+	{
+		f->format = FMT_STRING;
+		if ((s = str_member(fmt, "encoding")) && strcmp(s, "utf-8") != 0 && strcmp(s, "ascii") != 0)
+			return schema_error(err, errlen, "feature '%s': format.encoding '%s' is not supported (utf-8, ascii)",
+								f->identifier, s), -1;
+		if ((s = str_member(fmt, "case")))
+		{
+			if (strcmp(s, "mixed") && strcmp(s, "lower") && strcmp(s, "upper"))
+				return schema_error(err, errlen, "feature '%s': format.case must be lower, upper or mixed, not '%s'",
+									f->identifier, s), -1;
+			f->case_rule = strcmp(s, "lower") == 0 ? 1 : strcmp(s, "upper") == 0 ? 2 : 0;
+		}
+		f->min_length = (long) int_member(fmt, "minLength", 0);
+		f->max_length = (long) int_member(fmt, "maxLength", -1);
+		if (f->min_length < 0 || (f->max_length < -1 || f->max_length == 0))
+			return schema_error(err, errlen, "feature '%s': format.minLength/maxLength are invalid%s",
+								f->identifier, ""), -1;
+		if ((s = str_member(fmt, "pattern")))
+		{
+			regex_t    *re = malloc(sizeof(regex_t));
+			char	   *full = malloc(strlen(s) + 5);
+
+			if (!re || !full)
+				return free(re), free(full), -1;
+			sprintf(full, "^(%s)$", s);
+			if (regcomp(re, full, REG_EXTENDED | REG_NOSUB) != 0)
+			{
+				free(re);
+				free(full);
+				return schema_error(err, errlen, "feature '%s': format.pattern '%s' is not a valid regular expression",
+									f->identifier, s), -1;
+			}
+			free(full);
+			f->pattern = re;
+		}
+	}
+	else if (strcmp(type, "integer") == 0)
+	{
+		f->format = FMT_INTEGER;
+		f->has_minimum = json_object_get(fmt, "minimum") != NULL;
+		f->has_maximum = json_object_get(fmt, "maximum") != NULL;
+		f->minimum = int_member(fmt, "minimum", 0);
+		f->maximum = int_member(fmt, "maximum", 0);
+	}
+	else if (strcmp(type, "date") == 0)
+	{
+		f->format = FMT_DATE;
+		if (!(s = str_member(fmt, "format")) || !(f->date_format = strdup(s)))
+			return schema_error(err, errlen, "feature '%s': format.format (a strftime date format) is missing%s",
+								f->identifier, ""), -1;
+	}
+	else if (strcmp(type, "enum") == 0)
+	{
+		json_t	   *vals = json_object_get(fmt, "values");
+
+		f->format = FMT_ENUM;
+		if (!json_is_array(vals) || json_array_size(vals) == 0)
+			return schema_error(err, errlen, "feature '%s': format.values must be a non-empty array%s",
+								f->identifier, ""), -1;
+		f->nenum = (int) json_array_size(vals);
+		if (!(f->enum_values = calloc((size_t) f->nenum, sizeof(char *))))
+			return -1;
+		for (int i = 0; i < f->nenum; i++)
+			if (!json_is_string(json_array_get(vals, (size_t) i)) ||
+				!(f->enum_values[i] = strdup(json_string_value(json_array_get(vals, (size_t) i)))))
+				return schema_error(err, errlen, "feature '%s': format.values must be strings%s", f->identifier, ""), -1;
+	}
+	else
+		return schema_error(err, errlen, "feature '%s': format.type '%s' is not one of string, integer, date, enum",
+							f->identifier, type), -1;
+	return 0;
+}
+
+/* The comparison of a feature (v3 comparison object, or v1/v2 ngram keys). */
+static int
+read_comparison(EncFeature *f, json_t *h, int version, char *err, size_t errlen)
+{
+	json_t	   *c = json_object_get(h, "comparison");
+	const char *type;
+
+	if (version < 3)
+	{
+		f->comparison = CMP_NGRAM;
+		f->n = (int) int_member(h, "ngram", -1);
+		f->positional = json_is_true(json_object_get(h, "positional"));
+		if (f->n < 0)
+			return schema_error(err, errlen, "feature '%s': hashing.ngram is missing or negative%s", f->identifier, ""), -1;
+		return 0;
+	}
+	if (!json_is_object(c) || !(type = str_member(c, "type")))
+		return schema_error(err, errlen, "feature '%s': hashing.comparison.type is missing%s", f->identifier, ""), -1;
+	if (strcmp(type, "ngram") == 0)
+	{
+		f->comparison = CMP_NGRAM;
+		f->n = (int) int_member(c, "n", -1);
+		f->positional = json_is_true(json_object_get(c, "positional"));
+		if (f->n < 0)
+			return schema_error(err, errlen, "feature '%s': hashing.comparison.n is missing or negative%s", f->identifier, ""), -1;
+	}
+	else if (strcmp(type, "exact") == 0)
+		f->comparison = CMP_EXACT;
+	else if (strcmp(type, "numeric") == 0)
+	{
+		json_t	   *td = json_object_get(c, "thresholdDistance");
+		double		scale;
+
+		f->comparison = CMP_NUMERIC;
+		f->resolution = (int) int_member(c, "resolution", -1);
+		f->fractional_precision = (int) int_member(c, "fractional_precision", 0);
+		if (!json_is_number(td) || !(json_number_value(td) > 0) || f->resolution < 1 ||
+			f->fractional_precision < 0 || f->fractional_precision > 15)
+			return schema_error(err, errlen, "feature '%s': hashing.comparison needs thresholdDistance > 0, "
+								"resolution >= 1 and fractional_precision 0..15%s", f->identifier, ""), -1;
+		scale = pow(10, f->fractional_precision);
+		f->distance_interval = (long long) rint(json_number_value(td) * scale);
+		if (f->distance_interval == 0)
+			return schema_error(err, errlen, "feature '%s': not enough fractional_precision for thresholdDistance%s",
+								f->identifier, ""), -1;
+	}
+	else
+		return schema_error(err, errlen, "feature '%s': hashing.comparison.type '%s' is not ngram, exact or numeric",
+							f->identifier, type), -1;
+	return 0;
+}
+
+/* The hashing of a non-ignored feature; 0 or -1 with err. */
+static int
+read_hashing(EncFeature *f, json_t *h, int version, int v1_k, json_t *v1_hash, char *err, size_t errlen)
+{
+	json_t	   *strategy = json_object_get(h, "strategy"),
+			   *hash = version == 1 ? v1_hash : json_object_get(h, "hash"),
+			   *mv = json_object_get(h, "missingValue");
+	const char *type;
+
+	if (!json_is_object(h))
+		return schema_error(err, errlen, "feature '%s': hashing is missing%s", f->identifier, ""), -1;
+	if (read_comparison(f, h, version, err, errlen) != 0)
+		return -1;
+	if (version == 1)
+	{
+		json_t	   *w = json_object_get(h, "weight");
+		double		weight = w ? json_number_value(w) : 1.0;
+
+		f->bits_per_token = (int) rint(weight * v1_k);
+	}
+	else if (!json_is_object(strategy))
+		return schema_error(err, errlen, "feature '%s': hashing.strategy is missing%s", f->identifier, ""), -1;
+	else
+	{
+		f->bits_per_token = (int) int_member(strategy, version == 2 ? "k" : "bitsPerToken", 0);
+		f->bits_per_feature = (int) int_member(strategy, version == 2 ? "numBits" : "bitsPerFeature", 0);
+		if ((f->bits_per_token > 0) == (f->bits_per_feature > 0))
+			return schema_error(err, errlen, "feature '%s': hashing.strategy needs exactly one of %s, a positive integer",
+								f->identifier, version == 2 ? "k or numBits" : "bitsPerToken or bitsPerFeature"), -1;
+	}
+	f->hash = HASH_BLAKE;
+	if (hash)
+	{
+		if (!(type = str_member(hash, "type")) || (strcmp(type, "blakeHash") && strcmp(type, "doubleHash")))
+			return schema_error(err, errlen, "feature '%s': hashing.hash.type must be blakeHash or doubleHash%s",
+								f->identifier, ""), -1;
+		f->hash = strcmp(type, "doubleHash") == 0 ? HASH_DOUBLE : HASH_BLAKE;
+		f->prevent_singularity = json_is_true(json_object_get(hash, "prevent_singularity"));
+	}
+	if (mv)
+	{
+		const char *sentinel = str_member(mv, "sentinel"),
+				   *with = str_member(mv, "replaceWith");
+
+		if (!sentinel)
+			return schema_error(err, errlen, "feature '%s': hashing.missingValue.sentinel is missing%s", f->identifier, ""), -1;
+		f->has_missing = 1;
+		f->sentinel = strdup(sentinel);
+		f->replace_with = strdup(with ? with : sentinel);
+		if (!f->sentinel || !f->replace_with)
+			return -1;
+	}
+	return 0;
+}
+
+/* Derive every feature's pair of keys. */
+static int
+derive_keys(EncSchema *s, json_t *kdf, const uint8_t *secret, size_t secret_len, char *err, size_t errlen)
+{
+	const char *type = str_member(kdf, "type"),
+			   *hash = str_member(kdf, "hash"),
+			   *salt_b64 = str_member(kdf, "salt"),
+			   *info_b64 = str_member(kdf, "info");
+	long long	key_size = int_member(kdf, "keySize", 64);
+	uint8_t		salt[1024],
+				info[1024],
+			   *out;
+	long		salt_len = 0,
+				info_len = 0;
+	size_t		total;
+
+	if (!type || (strcmp(type, "HKDF") && strcmp(type, "legacy")))
+		return schema_error(err, errlen, "clkConfig.kdf.type must be HKDF or legacy%s%s", "", ""), -1;
+	if (strcmp(type, "legacy") == 0)
+	{
+		if (secret_len > ENC_MAX_KEY)
+			return schema_error(err, errlen, "a legacy kdf needs a secret of at most 64 bytes%s%s", "", ""), -1;
+		for (int i = 0; i < s->nfeatures; i++)
+		{
+			memcpy(s->f[i].key[0], secret, secret_len);
+			memcpy(s->f[i].key[1], secret, secret_len);
+			s->f[i].key_len = secret_len;
+		}
+		return 0;
+	}
+	if (hash && strcmp(hash, "SHA256") && strcmp(hash, "SHA512"))
+		return schema_error(err, errlen, "clkConfig.kdf.hash must be SHA256 or SHA512, not '%s'%s", hash, ""), -1;
+	if (key_size < 1 || key_size > ENC_MAX_KEY)
+		return schema_error(err, errlen, "clkConfig.kdf.keySize must be 1 to 64%s%s", "", ""), -1;
+	if ((salt_b64 && (salt_len = b64_decode(salt_b64, salt, sizeof(salt))) < 0) ||
+		(info_b64 && (info_len = b64_decode(info_b64, info, sizeof(info))) < 0))
+		return schema_error(err, errlen, "clkConfig.kdf.salt and info must be base64 (at most 768 bytes)%s%s", "", ""), -1;
+	total = (size_t) key_size * 2 * (size_t) s->nfeatures;
+	if (!(out = malloc(total)))
+		return -1;
+	if (enc_hkdf(hash && strcmp(hash, "SHA512") == 0, secret, secret_len, salt, (size_t) salt_len, info,
+				 (size_t) info_len, out, total) != 0)
+	{
+		free(out);
+		return schema_error(err, errlen, "HKDF cannot make %s keys of this size with this hash%s",
+							"2 x features", ""), -1;
+	}
+	for (int i = 0; i < s->nfeatures; i++)
+	{
+		memcpy(s->f[i].key[0], out + (size_t) (2 * i) * (size_t) key_size, (size_t) key_size);
+		memcpy(s->f[i].key[1], out + (size_t) (2 * i + 1) * (size_t) key_size, (size_t) key_size);
+		s->f[i].key_len = (size_t) key_size;
+	}
+	OPENSSL_cleanse(out, total);
+	free(out);
+	return 0;
+}
+
+/* Read the clkConfig and every feature of a parsed schema. */
+static EncSchema *
+read_schema(json_t *root, const uint8_t *secret, size_t secret_len, char *err, size_t errlen)
+{
+	json_t	   *cfg = json_object_get(root, "clkConfig"),
+			   *features = json_object_get(root, "features"),
+			   *kdf;
+	long long	version = int_member(root, "version", -1),
+				l,
+				folds,
+				v1_k = 0;
+	EncSchema  *s;
+
+	if (version < 1 || version > 3)
+		return schema_error(err, errlen, "version must be 1, 2 or 3%s%s", "", "");
+	if (!json_is_object(cfg))
+		return schema_error(err, errlen, "clkConfig is missing%s%s", "", "");
+	if (!json_is_array(features) || json_array_size(features) == 0 || json_array_size(features) > 1024)
+		return schema_error(err, errlen, "features must be an array of 1 to 1024 features%s%s", "", "");
+	l = int_member(cfg, "l", -1);
+	folds = int_member(cfg, "xor_folds", 0);
+	if (l < 8 || l > 65536 || l % 8 != 0)
+		return schema_error(err, errlen, "clkConfig.l must be a multiple of 8 from 8 to 65536%s%s", "", "");
+	if (folds < 0 || folds > 8 || l % (1LL << folds) != 0 || (l >> folds) % 8 != 0)
+		return schema_error(err, errlen, "clkConfig.xor_folds must fold l into whole bytes%s%s", "", "");
+	if (version == 1 && (v1_k = int_member(cfg, "k", -1)) < 1)
+		return schema_error(err, errlen, "clkConfig.k (version 1) must be a positive integer%s%s", "", "");
+	if (!json_is_object(kdf = json_object_get(cfg, "kdf")))
+		return schema_error(err, errlen, "clkConfig.kdf is missing%s%s", "", "");
+	if (!(s = calloc(1, sizeof(EncSchema))))
+		return NULL;
+	s->l = (int) l;
+	s->xor_folds = (int) folds;
+	s->nfeatures = (int) json_array_size(features);
+	if (!(s->f = calloc((size_t) s->nfeatures, sizeof(EncFeature))))
+		return free(s), NULL;
+	for (int i = 0; i < s->nfeatures; i++)
+	{
+		json_t	   *fj = json_array_get(features, (size_t) i),
+				   *h = json_object_get(fj, "hashing");
+		EncFeature *f = &s->f[i];
+		const char *id = str_member(fj, "identifier");
+		char		pos[16];
+
+		snprintf(pos, sizeof(pos), "%d", i);
+		if (!json_is_object(fj) || !id)
+		{
+			enc_schema_free(s);
+			return schema_error(err, errlen, "feature %s: identifier is missing%s", pos, "");
+		}
+		f->identifier = strdup(id);
+		f->ignored = json_is_true(json_object_get(fj, "ignored")) ||
+			(version == 1 && json_is_object(h) && json_object_get(h, "weight") &&
+			 json_number_value(json_object_get(h, "weight")) == 0);
+		if (f->ignored)
+			continue;
+		if (!json_is_object(json_object_get(fj, "format")) ||
+			read_format(f, json_object_get(fj, "format"), err, errlen) != 0 ||
+			read_hashing(f, h, (int) version, (int) v1_k, json_object_get(cfg, "hash"), err, errlen) != 0)
+		{
+			if (!json_is_object(json_object_get(fj, "format")))
+				schema_error(err, errlen, "feature '%s': format is missing%s", id, "");
+			enc_schema_free(s);
+			return NULL;
+		}
+		if (f->hash == HASH_BLAKE && (s->l << s->xor_folds & ((s->l << s->xor_folds) - 1)) != 0)
+		{
+			enc_schema_free(s);
+			return schema_error(err, errlen, "feature '%s': blakeHash needs l to be a power of two%s", id, "");
+		}
+	}
+	if (derive_keys(s, kdf, secret, secret_len, err, errlen) != 0)
+	{
+		enc_schema_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Parse a schema (JSON text) and derive its keys from the secret; NULL with err. */
+EncSchema *
+enc_schema_parse(const char *json, size_t len, const uint8_t *secret, size_t secret_len, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t	   *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+	EncSchema  *s;
+
+	if (!root)
+	{
+		snprintf(err, errlen, "the schema is not valid JSON: %s (line %d)", je.text, je.line);
+		return NULL;
+	}
+	if (!json_is_object(root))
+		s = schema_error(err, errlen, "the schema must be a JSON object%s%s", "", "");
+	else
+		s = read_schema(root, secret, secret_len, err, errlen);
+	json_decref(root);
+	return s;
+}
+
+/* Free a schema and wipe its keys. */
+void
+enc_schema_free(EncSchema *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; s->f && i < s->nfeatures; i++)
+	{
+		EncFeature *f = &s->f[i];
+
+		free(f->identifier);
+		if (f->pattern)
+		{
+			regfree((regex_t *) f->pattern);
+			free(f->pattern);
+		}
+		free(f->date_format);
+		for (int j = 0; j < f->nenum; j++)
+			free(f->enum_values[j]);
+		free(f->enum_values);
+		free(f->sentinel);
+		free(f->replace_with);
+		OPENSSL_cleanse(f->key, sizeof(f->key));
+	}
+	free(s->f);
+	free(s);
+}
+
+/* Number of features (columns) a record has. */
+int
+enc_schema_features(const EncSchema *s)
+{
+	return s->nfeatures;
+}
+
+/* The identifier of a feature. */
+const char *
+enc_schema_identifier(const EncSchema *s, int feature)
+{
+	return s->f[feature].identifier;
+}
+
+/* Bytes of an encoded CLK. */
+int
+enc_schema_bytes(const EncSchema *s)
+{
+	return s->l / 8;
+}

@@ -1,0 +1,352 @@
+/*
+ * enc_value.c
+ *	  One value of one feature, as clkhash treats it: the missing-value
+ *	  sentinel (replaced, never validated), validation against the
+ *	  feature's format (string length and case in characters, a regular
+ *	  expression, an integer's range, a date's format, an enumeration),
+ *	  formatting (integers canonical, dates as YYYYMMDD), then tokens:
+ *	  n-grams over characters (padded with n-1 spaces for n > 1,
+ *	  "<i> <gram>" when positional), the whole value (exact), or a numeric
+ *	  neighbourhood.  Values are UTF-8; characters are code points.
+ */
+#define _XOPEN_SOURCE 700
+#include <ctype.h>
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "enc_impl.h"
+
+/* Note an error about feature i. */
+static int
+fail(EncError *e, int feature, const char *msg, const char *value, size_t len)
+{
+	if (e)
+	{
+		e->feature = feature;
+		snprintf(e->msg, sizeof(e->msg), "%s: '%.*s'", msg, (int) (len > 60 ? 60 : len), value);
+	}
+	return -1;
+}
+
+/* Byte offsets of the code points of a UTF-8 string (n + 1 of them); -1 if invalid. */
+static long
+code_points(const char *s, size_t len, size_t *off)
+{
+	long		n = 0;
+
+	for (size_t i = 0; i < len;)
+	{
+		unsigned char c = (unsigned char) s[i];
+		size_t		w = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+
+		if (w == 0 || i + w > len)
+			return -1;
+		for (size_t j = 1; j < w; j++)
+			if (((unsigned char) s[i + j] >> 6) != 2)
+				return -1;
+		if (off)
+			off[n] = i;
+		n++;
+		i += w;
+	}
+	if (off)
+		off[n] = len;
+	return n;
+}
+
+/*
+ * An integer as Python's int() reads it (spaces around, a sign, digits
+ * with single underscores between them), written canonically into out.
+ * 0 on success; *v gets the value when it fits.
+ */
+static int
+parse_integer(const char *s, size_t len, char *out, size_t outlen, long long *v, int *fits)
+{
+	size_t		i = 0,
+				o = 0,
+				end = len;
+	int			neg = 0,
+				digits = 0;
+
+	while (i < end && isspace((unsigned char) s[i]))
+		i++;
+	while (end > i && isspace((unsigned char) s[end - 1]))
+		end--;
+	if (i < end && (s[i] == '+' || s[i] == '-'))
+		neg = s[i++] == '-';
+	if (i >= end)
+		return -1;
+	*v = 0;
+	*fits = 1;
+	for (; i < end; i++)
+	{
+		if (s[i] == '_' && digits > 0 && i + 1 < end && isdigit((unsigned char) s[i + 1]))
+			continue;
+		if (!isdigit((unsigned char) s[i]))
+			return -1;
+		if (digits == 0 && s[i] == '0')
+		{
+			digits = 1;			/* leading zeros vanish; a lone 0 stays */
+			continue;
+		}
+		if (o + 3 >= outlen)
+			return -1;
+		out[o++] = s[i];
+		digits++;
+		if (*v > (9223372036854775807LL - (s[i] - '0')) / 10)
+			*fits = 0;
+		else
+			*v = *v * 10 + (s[i] - '0');
+	}
+	if (o == 0)
+	{
+		strcpy(out, "0");
+		*v = 0;
+		return 0;
+	}
+	if (neg)
+	{
+		memmove(out + 1, out, o++);
+		out[0] = '-';
+		*v = -*v;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Whether a string is all lower (case 1) or all upper (case 2) case, ASCII letters. */
+static int
+case_ok(const char *s, size_t len, int rule)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((rule == 1 && isupper((unsigned char) s[i])) || (rule == 2 && islower((unsigned char) s[i])))
+			return 0;
+	return 1;
+}
+
+/*
+ * Validate and format one value for hashing.  *out is the value to
+ * tokenize (malloc'd, NUL-ended).  0 on success, -1 with e set.
+ */
+int
+enc_prepare(const EncFeature *f, const char *value, size_t len, char **out, size_t *outlen,
+			EncError *e, int feature)
+{
+	char		buf[128];
+	const char *src = value;
+	size_t		n = len;
+	long		chars;
+
+	if (f->has_missing && strlen(f->sentinel) == len && memcmp(f->sentinel, value, len) == 0)
+	{
+		src = f->replace_with;
+		n = strlen(f->replace_with);
+	}
+	else if ((chars = code_points(value, len, NULL)) < 0)
+		return fail(e, feature, "not valid UTF-8", value, len);
+	else if (f->format == FMT_STRING)
+	{
+		if (f->pattern)
+		{
+			char	   *z = strndup(value, len);
+			int			ok = z && regexec((regex_t *) f->pattern, z, 0, NULL, 0) == 0;
+
+			free(z);
+			if (!ok)
+				return fail(e, feature, "does not match the feature's pattern", value, len);
+		}
+		if (chars < f->min_length)
+			return fail(e, feature, "shorter than the feature's minLength", value, len);
+		if (f->max_length >= 0 && chars > f->max_length)
+			return fail(e, feature, "longer than the feature's maxLength", value, len);
+		if (f->case_rule && !case_ok(value, len, f->case_rule))
+			return fail(e, feature, f->case_rule == 1 ? "not lower case" : "not upper case", value, len);
+	}
+	else if (f->format == FMT_INTEGER)
+	{
+		long long	v;
+		int			fits;
+
+		if (parse_integer(value, len, buf, sizeof(buf), &v, &fits) != 0)
+			return fail(e, feature, "not an integer", value, len);
+		if ((f->has_minimum && (!fits ? buf[0] == '-' : v < f->minimum)) ||
+			(f->has_maximum && (!fits ? buf[0] != '-' : v > f->maximum)))
+			return fail(e, feature, "outside the feature's minimum and maximum", value, len);
+		src = buf;
+		n = strlen(buf);
+	}
+	else if (f->format == FMT_DATE)
+	{
+		struct tm	tm;
+		char	   *z = strndup(value, len),
+				   *end;
+
+		memset(&tm, 0, sizeof(tm));
+		end = z ? strptime(z, f->date_format, &tm) : NULL;
+		if (!end || *end != '\0')
+		{
+			free(z);
+			return fail(e, feature, "not a date in the feature's format", value, len);
+		}
+		free(z);
+		n = strftime(buf, sizeof(buf), "%Y%m%d", &tm);
+		src = buf;
+	}
+	else if (f->format == FMT_ENUM)
+	{
+		int			found = 0;
+
+		for (int i = 0; i < f->nenum && !found; i++)
+			found = strlen(f->enum_values[i]) == len && memcmp(f->enum_values[i], value, len) == 0;
+		if (!found)
+			return fail(e, feature, "not one of the feature's values", value, len);
+	}
+	if (!(*out = malloc(n + 1)))
+		return fail(e, feature, "out of memory", "", 0);
+	memcpy(*out, src, n);
+	(*out)[n] = '\0';
+	*outlen = n;
+	return 0;
+}
+
+/* Append a token of len bytes to the list. */
+static int
+push(EncTokens *t, const char *s, size_t len)
+{
+	if (t->n == t->ncap)
+	{
+		int			nc = t->ncap ? t->ncap * 2 : 64;
+		size_t	   *o = realloc(t->off, sizeof(size_t) * (size_t) nc),
+				   *l;
+
+		if (!o)
+			return -1;
+		t->off = o;
+		if (!(l = realloc(t->tlen, sizeof(size_t) * (size_t) nc)))
+			return -1;
+		t->tlen = l;
+		t->ncap = nc;
+	}
+	if (t->len + len + 1 > t->cap)
+	{
+		size_t		nc = (t->len + len + 1) * 2 + 256;
+		char	   *b = realloc(t->buf, nc);
+
+		if (!b)
+			return -1;
+		t->buf = b;
+		t->cap = nc;
+	}
+	memcpy(t->buf + t->len, s, len);
+	t->off[t->n] = t->len;
+	t->tlen[t->n++] = len;
+	t->len += len;
+	return 0;
+}
+
+/* Numeric neighbourhood tokens (clkhash's numeric comparison). */
+static int
+numeric_tokens(const EncFeature *f, const char *value, EncTokens *t)
+{
+	long long	v,
+				di = f->distance_interval,
+				residue,
+				scale = 1;
+	char	   *end;
+	char		tok[32];
+
+	for (int i = 0; i < f->fractional_precision; i++)
+		scale *= 10;
+	v = strtoll(value, &end, 10);
+	if (*end != '\0' || end == value)
+	{
+		double		d = strtod(value, &end);
+
+		if (*end != '\0' || end == value || !isfinite(d))
+			return -1;
+		v = f->fractional_precision > 0 ? (long long) rint(d * (double) scale) : (long long) d;
+	}
+	else
+		v *= scale;
+	v *= 2LL * f->resolution;
+	residue = ((v % di) + di) % di;
+	if (residue != 0)
+		v = 2 * residue < di ? v - residue : v + (di - residue);
+	for (int i = -f->resolution; i <= f->resolution; i++)
+	{
+		int			n = snprintf(tok, sizeof(tok), "%lld", v + (long long) i * di);
+
+		if (push(t, tok, (size_t) n) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Tokens of a prepared value; 0 on success (an empty value has none). */
+int
+enc_tokenize(const EncFeature *f, const char *value, size_t len, EncTokens *t)
+{
+	size_t	   *off;
+	long		chars;
+	char	   *word;
+	size_t		wlen;
+	int			pad = f->n > 1 ? f->n - 1 : 0,
+				rc = 0;
+
+	t->n = 0;
+	t->len = 0;
+	if (len == 0)
+		return 0;
+	if (f->comparison == CMP_EXACT)
+		return push(t, value, len);
+	if (f->comparison == CMP_NUMERIC)
+		return numeric_tokens(f, value, t);
+	if (!(word = malloc(len + 2 * (size_t) pad + 1)))
+		return -1;
+	memset(word, ' ', (size_t) pad);
+	memcpy(word + pad, value, len);
+	memset(word + pad + len, ' ', (size_t) pad);
+	wlen = len + 2 * (size_t) pad;
+	off = malloc(sizeof(size_t) * (wlen + 1));
+	chars = off ? code_points(word, wlen, off) : -1;
+	for (long i = 0; rc == 0 && chars >= 0 && i + f->n <= chars; i++)
+	{
+		size_t		gl = off[i + f->n] - off[i];
+
+		if (f->positional)
+		{
+			char		tmp[64];
+			int			pl = snprintf(tmp, sizeof(tmp), "%ld ", i + 1);
+			char	   *g = malloc((size_t) pl + gl);
+
+			if (!g)
+				rc = -1;
+			else
+			{
+				memcpy(g, tmp, (size_t) pl);
+				memcpy(g + pl, word + off[i], gl);
+				rc = push(t, g, (size_t) pl + gl);
+				free(g);
+			}
+		}
+		else
+			rc = push(t, word + off[i], gl);
+	}
+	free(off);
+	free(word);
+	return chars < 0 ? -1 : rc;
+}
+
+/* Free a token list's memory. */
+void
+enc_tokens_free(EncTokens *t)
+{
+	free(t->buf);
+	free(t->off);
+	free(t->tlen);
+	memset(t, 0, sizeof(*t));
+}
