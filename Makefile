@@ -6,6 +6,7 @@
 #                        non-root user on a private socket, run regress/
 #   make check-core      SIMD kernels and the matching core against references
 #                        (ASan/UBSan; kernels under valgrind too)
+#   make check-encode    the clkhash-compatible encoder and the pprl command line
 #   make check-migrations  the service schema's migration runner on a throwaway cluster
 #   make check-api       the REST server: unit tests (ASan/UBSan), then black-box tests
 #   make check-s3        the S3 object store and the API on it, against radosgw
@@ -49,7 +50,7 @@ MATCH_SRCS := $(wildcard pg_pprl/src/match/*.c)
 SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all install installcheck check-core check-migrations check-api check-s3 check-stack check-faults helm-check check-deploy e2e fuzz test bench demo demo-sql up down clean
+.PHONY: all install installcheck check-core check-migrations check-api check-s3 check-stack check-faults helm-check check-deploy check-encode e2e fuzz test bench demo demo-sql up down clean
 
 all:
 	$(MAKE) -C pg_pprl
@@ -112,6 +113,13 @@ check-stack: all
 check-faults: all
 	scripts/test-faults.sh
 
+# The encoder and the pprl command line: clkhash's known answers, bad input,
+# constant memory; under ASan/UBSan, then the optimised build.
+check-encode: all
+	$(MAKE) -C cli ../build/pprl_san
+	python3 scripts/test_encode.py build/pprl_san $(SHARED_DATA)
+	python3 scripts/test_encode.py build/pprl $(SHARED_DATA)
+
 # The Helm chart without a cluster: render (helm, or helm/tools/render),
 # yamllint, Kubernetes schemas, golden renders, required values.
 helm-check: all
@@ -135,8 +143,8 @@ fuzz:
 	$(MAKE) -C api fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 
 # The closing line counts the suites above, each of which stops the run on failure.
-test: check-core installcheck check-migrations check-api check-s3 check-stack check-faults helm-check check-deploy fuzz
-	@echo "test: 12 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, migrations, api units and black-box, S3 store and API on S3, multi-node stack, faults, chart, image start-up, fuzz)"
+test: check-core installcheck check-encode check-migrations check-api check-s3 check-stack check-faults helm-check check-deploy fuzz
+	@echo "test: 13 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, encoder, migrations, api units and black-box, S3 store and API on S3, multi-node stack, faults, chart, image start-up, fuzz)"
 
 bench: all
 	scripts/bench.sh

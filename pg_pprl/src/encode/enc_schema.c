@@ -352,8 +352,8 @@ read_schema(json_t *root, const uint8_t *secret, size_t secret_len, char *err, s
 	folds = int_member(cfg, "xor_folds", 0);
 	if (l < 8 || l > 65536 || l % 8 != 0)
 		return schema_error(err, errlen, "clkConfig.l must be a multiple of 8 from 8 to 65536%s%s", "", "");
-	if (folds < 0 || folds > 8 || l % (1LL << folds) != 0 || (l >> folds) % 8 != 0)
-		return schema_error(err, errlen, "clkConfig.xor_folds must fold l into whole bytes%s%s", "", "");
+	if (folds < 0 || folds > 8)
+		return schema_error(err, errlen, "clkConfig.xor_folds must be 0 to 8%s%s", "", "");
 	if (version == 1 && (v1_k = int_member(cfg, "k", -1)) < 1)
 		return schema_error(err, errlen, "clkConfig.k (version 1) must be a positive integer%s%s", "", "");
 	if (!json_is_object(kdf = json_object_get(cfg, "kdf")))
@@ -380,7 +380,8 @@ read_schema(json_t *root, const uint8_t *secret, size_t secret_len, char *err, s
 			return schema_error(err, errlen, "feature %s: identifier is missing%s", pos, "");
 		}
 		f->identifier = strdup(id);
-		f->ignored = json_is_true(json_object_get(fj, "ignored")) ||
+		/* clkhash ignores a feature that has the key at all, whatever its value */
+		f->ignored = json_object_get(fj, "ignored") != NULL ||
 			(version == 1 && json_is_object(h) && json_object_get(h, "weight") &&
 			 json_number_value(json_object_get(h, "weight")) == 0);
 		if (f->ignored)
