@@ -100,9 +100,9 @@ read_file(const char *path, size_t *len, size_t max)
 	return buf;
 }
 
-/* Encode every record of a batch (a worker's share of the work). */
+/* Encode every record of a batch (a worker's share of the work) with its cache. */
 static void
-encode_batch(Pipeline *p, Batch *b)
+encode_batch(Pipeline *p, Batch *b, EncCache *cache)
 {
 	const char **vals = malloc(sizeof(char *) * (size_t) p->nf);
 
@@ -118,7 +118,7 @@ encode_batch(Pipeline *p, Batch *b)
 		for (int i = 0; i < p->nf; i++)
 			vals[i] = b->data + b->off[(size_t) r * (size_t) p->nf + (size_t) i];
 		if (enc_record(p->schema, vals, b->len + (size_t) r * (size_t) p->nf,
-					   b->out + (size_t) r * (size_t) p->bytes, &b->err[r]) != 0 && b->err[r].feature == -2)
+					   b->out + (size_t) r * (size_t) p->bytes, cache, &b->err[r]) != 0 && b->err[r].feature == -2)
 			b->err[r].feature = -1;
 	}
 	free(vals);
@@ -129,6 +129,7 @@ static void *
 worker(void *arg)
 {
 	Pipeline   *p = arg;
+	EncCache   *cache = enc_cache_new();	/* NULL: no cache, still correct */
 
 	pthread_mutex_lock(&p->lock);
 	for (;;)
@@ -142,12 +143,13 @@ worker(void *arg)
 		b = &p->batches[p->next_take++ % p->nbatches];
 		b->state = 3;			/* taken */
 		pthread_mutex_unlock(&p->lock);
-		encode_batch(p, b);
+		encode_batch(p, b, cache);
 		pthread_mutex_lock(&p->lock);
 		b->state = 2;
 		pthread_cond_broadcast(&p->done);
 	}
 	pthread_mutex_unlock(&p->lock);
+	enc_cache_free(cache);
 	return NULL;
 }
 

@@ -10,6 +10,7 @@
 #include "encode.h"
 
 #define ENC_MAX_KEY 64			/* HMAC and BLAKE2b keys: at most 64 bytes */
+#define ENC_BLAKE_SALTS 4		/* keyed BLAKE2b states kept: k up to 128 */
 
 typedef enum EncFormat
 {
@@ -60,10 +61,15 @@ typedef struct EncFeature
 	char	   *replace_with;
 	uint8_t		key[2][ENC_MAX_KEY];
 	size_t		key_len;
+	/* precomputed by enc_hash_prepare: HMAC inner/outer states, BLAKE2b keyed */
+	void	   *hmac_in[2];		/* EVP_MD_CTX *: SHA-1 (key 0), MD5 (key 1) */
+	void	   *hmac_out[2];
+	void	   *blake[ENC_BLAKE_SALTS];	/* EVP_MAC_CTX *: salts "0".. */
 } EncFeature;
 
 struct EncSchema
 {
+	uint64_t	id;				/* unique per parsed schema, for caches */
 	int			l;				/* CLK length in bits */
 	int			xor_folds;
 	int			nfeatures;
@@ -91,6 +97,9 @@ extern void enc_tokens_free(EncTokens *t);
 /* enc_hash.c */
 extern int	enc_hkdf(int sha512, const uint8_t *ikm, size_t ikm_len, const uint8_t *salt,
 					 size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
-extern int	enc_hash_token(const EncFeature *f, const char *tok, size_t len, int k, uint8_t *bits, int l);
+extern int	enc_hash_prepare(EncFeature *f);
+extern void enc_hash_release(EncFeature *f);
+extern int	enc_hash_token(const EncSchema *s, int feature, const char *tok, size_t len, int k,
+						   uint8_t *bits, int l, EncCache *cache);
 
 #endif							/* ENC_IMPL_H */

@@ -44,10 +44,12 @@ fold(uint8_t *bits, size_t nbytes, int folds)
 
 /*
  * Encode a record (values[i], lens[i] for feature i, in schema order) into
- * out (enc_schema_bytes(s) bytes); 0, or -1 with e saying why.
+ * out (enc_schema_bytes(s) bytes), with an optional token cache of the
+ * calling thread; 0, or -1 with e saying why.
  */
 int
-enc_record(const EncSchema *s, const char *const *values, const size_t *lens, uint8_t *out, EncError *e)
+enc_record(const EncSchema *s, const char *const *values, const size_t *lens, uint8_t *out,
+		   EncCache *cache, EncError *e)
 {
 	int			lh = s->l << s->xor_folds;
 	size_t		nbytes = (size_t) lh / 8;
@@ -85,7 +87,7 @@ enc_record(const EncSchema *s, const char *const *values, const size_t *lens, ui
 
 			if (f->bits_per_feature > 0)
 				k = f->bits_per_feature / t.n + (j < f->bits_per_feature % t.n ? 1 : 0);
-			if (enc_hash_token(f, t.buf + t.off[j], t.tlen[j], k, bits, lh) != 0)
+			if (enc_hash_token(s, i, t.buf + t.off[j], t.tlen[j], k, bits, lh, cache) != 0)
 			{
 				if (e)
 				{

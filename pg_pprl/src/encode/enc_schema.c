@@ -22,6 +22,9 @@
 
 #include "enc_impl.h"
 
+/* Schema ids: a token cache never mixes two schemas' keys. */
+static uint64_t next_id;
+
 /* Error text into err; returns NULL for the caller's convenience. */
 static void *
 schema_error(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
@@ -329,6 +332,17 @@ derive_keys(EncSchema *s, json_t *kdf, const uint8_t *secret, size_t secret_len,
 	return 0;
 }
 
+/* Precompute every feature's hashing states from its keys. */
+static int
+prepare_hashing(EncSchema *s, char *err, size_t errlen)
+{
+	for (int i = 0; i < s->nfeatures; i++)
+		if (!s->f[i].ignored && enc_hash_prepare(&s->f[i]) != 0)
+			return schema_error(err, errlen, "feature '%s': the hash functions are not available (libcrypto)%s",
+								s->f[i].identifier, ""), -1;
+	return 0;
+}
+
 /* Read the clkConfig and every feature of a parsed schema. */
 static EncSchema *
 read_schema(json_t *root, const uint8_t *secret, size_t secret_len, char *err, size_t errlen)
@@ -360,6 +374,7 @@ read_schema(json_t *root, const uint8_t *secret, size_t secret_len, char *err, s
 		return schema_error(err, errlen, "clkConfig.kdf is missing%s%s", "", "");
 	if (!(s = calloc(1, sizeof(EncSchema))))
 		return NULL;
+	s->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
 	s->l = (int) l;
 	s->xor_folds = (int) folds;
 	s->nfeatures = (int) json_array_size(features);
@@ -401,7 +416,7 @@ read_schema(json_t *root, const uint8_t *secret, size_t secret_len, char *err, s
 			return schema_error(err, errlen, "feature '%s': blakeHash needs l to be a power of two%s", id, "");
 		}
 	}
-	if (derive_keys(s, kdf, secret, secret_len, err, errlen) != 0)
+	if (derive_keys(s, kdf, secret, secret_len, err, errlen) != 0 || prepare_hashing(s, err, errlen) != 0)
 	{
 		enc_schema_free(s);
 		return NULL;
@@ -452,6 +467,7 @@ enc_schema_free(EncSchema *s)
 		free(f->enum_values);
 		free(f->sentinel);
 		free(f->replace_with);
+		enc_hash_release(f);
 		OPENSSL_cleanse(f->key, sizeof(f->key));
 	}
 	free(s->f);

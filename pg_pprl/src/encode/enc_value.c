@@ -213,9 +213,9 @@ enc_prepare(const EncFeature *f, const char *value, size_t len, char **out, size
 	return 0;
 }
 
-/* Append a token of len bytes to the list. */
+/* Append a token made of two pieces (a prefix, then len bytes) to the list. */
 static int
-push(EncTokens *t, const char *s, size_t len)
+push2(EncTokens *t, const char *pre, size_t plen, const char *s, size_t len)
 {
 	if (t->n == t->ncap)
 	{
@@ -231,9 +231,9 @@ push(EncTokens *t, const char *s, size_t len)
 		t->tlen = l;
 		t->ncap = nc;
 	}
-	if (t->len + len + 1 > t->cap)
+	if (t->len + plen + len + 1 > t->cap)
 	{
-		size_t		nc = (t->len + len + 1) * 2 + 256;
+		size_t		nc = (t->len + plen + len + 1) * 2 + 256;
 		char	   *b = realloc(t->buf, nc);
 
 		if (!b)
@@ -241,11 +241,36 @@ push(EncTokens *t, const char *s, size_t len)
 		t->buf = b;
 		t->cap = nc;
 	}
-	memcpy(t->buf + t->len, s, len);
+	memcpy(t->buf + t->len, pre, plen);
+	memcpy(t->buf + t->len + plen, s, len);
 	t->off[t->n] = t->len;
-	t->tlen[t->n++] = len;
-	t->len += len;
+	t->tlen[t->n++] = plen + len;
+	t->len += plen + len;
 	return 0;
+}
+
+/* Append a token of len bytes to the list. */
+static int
+push(EncTokens *t, const char *s, size_t len)
+{
+	return push2(t, "", 0, s, len);
+}
+
+/* "<i> ": a positional n-gram's prefix, written without printf; its length. */
+static size_t
+position_prefix(long i, char *buf)
+{
+	char		tmp[24];
+	size_t		n = 0,
+				o = 0;
+
+	do
+		tmp[n++] = (char) ('0' + i % 10);
+	while ((i /= 10) > 0);
+	while (n > 0)
+		buf[o++] = tmp[--n];
+	buf[o++] = ' ';
+	return o;
 }
 
 /* Numeric neighbourhood tokens (clkhash's numeric comparison). */
@@ -319,19 +344,9 @@ enc_tokenize(const EncFeature *f, const char *value, size_t len, EncTokens *t)
 
 		if (f->positional)
 		{
-			char		tmp[64];
-			int			pl = snprintf(tmp, sizeof(tmp), "%ld ", i + 1);
-			char	   *g = malloc((size_t) pl + gl);
+			char		pre[24];
 
-			if (!g)
-				rc = -1;
-			else
-			{
-				memcpy(g, tmp, (size_t) pl);
-				memcpy(g + pl, word + off[i], gl);
-				rc = push(t, g, (size_t) pl + gl);
-				free(g);
-			}
+			rc = push2(t, pre, position_prefix(i + 1, pre), word + off[i], gl);
 		}
 		else
 			rc = push(t, word + off[i], gl);

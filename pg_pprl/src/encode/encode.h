@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 typedef struct EncSchema EncSchema;
+typedef struct EncCache EncCache;
 
 /* Why a record could not be encoded: the feature (0-based) and a message. */
 typedef struct EncError
@@ -31,6 +32,14 @@ extern int	enc_schema_bytes(const EncSchema *s);
 
 extern int	enc_validate(const EncSchema *s, int feature, const char *value, size_t len, EncError *e);
 extern int	enc_record(const EncSchema *s, const char *const *values, const size_t *lens,
-					   uint8_t *out, EncError *e);
+					   uint8_t *out, EncCache *cache, EncError *e);
+
+/*
+ * A cache of token hashes (one per thread: not shared): tokens repeat
+ * across records (common bigrams, digits in place), so each is hashed
+ * once.  Optional: enc_record takes NULL.
+ */
+extern EncCache *enc_cache_new(void);
+extern void enc_cache_free(EncCache *c);
 
 #endif							/* ENCODE_H */
