@@ -13,6 +13,8 @@
 #   4. pg_pprl/bench/match_bench.sql in the same cluster: pprl_greedy_groups
 #      on 100,000 x 100,000 CLKs with parallel workers and on one core,
 #      beside plain SQL (measured on a sample, extrapolated).
+#   6. scripts/bench-encode.sh: CLK encoding with `pprl encode` on 200,000
+#      FEBRL-like records, 1 and 2 threads, beside clkhash's published rate.
 #   5. scripts/bench-scale.sh: the service's scale-out, one linkage through
 #      the REST API on 1 and on 2 replica workers (one core each), with the
 #      work balance across workers.
@@ -62,3 +64,7 @@ echo "== linking ${BENCH_MATCH_N:-100000} x ${BENCH_MATCH_N:-100000} CLKs end to
 echo
 echo "== scale-out: one run on 1 and on 2 replica workers (scripts/bench-scale.sh) =="
 scripts/bench-scale.sh
+
+echo
+echo "== CLK encoding (scripts/bench-encode.sh) =="
+scripts/bench-encode.sh

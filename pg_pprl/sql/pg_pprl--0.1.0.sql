@@ -264,3 +264,11 @@ CREATE FUNCTION pprl_parts(datasets regclass[], parts integer)
 	RETURNS TABLE (part integer, units integer, comparisons bigint)
 	AS 'MODULE_PATHNAME' LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL RESTRICTED ROWS 100;
 COMMENT ON FUNCTION pprl_parts(regclass[], integer) IS 'how pprl_candidates_part cuts the job into parts: work units and comparisons (before the popcount filter) of each part';
+
+-- CLK encoding, bit for bit as clkhash (schemas v1 to v3)
+CREATE FUNCTION pprl_encode(record jsonb, schema jsonb, secret text) RETURNS clk
+	AS 'MODULE_PATHNAME', 'pprl_encode_jsonb' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprl_encode(jsonb, jsonb, text) IS 'the CLK clkhash makes of a record (feature values by identifier) with a linkage schema and secret; pass the secret as a bound parameter';
+CREATE FUNCTION pprl_encode(record text[], schema jsonb, secret text) RETURNS clk
+	AS 'MODULE_PATHNAME', 'pprl_encode_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pprl_encode(text[], jsonb, text) IS 'the CLK clkhash makes of a record (every feature''s value in schema order) with a linkage schema and secret; pass the secret as a bound parameter';

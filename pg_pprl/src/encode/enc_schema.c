@@ -488,6 +488,13 @@ enc_schema_identifier(const EncSchema *s, int feature)
 	return s->f[feature].identifier;
 }
 
+/* Whether a feature is ignored (its value is never read). */
+int
+enc_schema_ignored(const EncSchema *s, int feature)
+{
+	return s->f[feature].ignored;
+}
+
 /* Bytes of an encoded CLK. */
 int
 enc_schema_bytes(const EncSchema *s)

@@ -28,6 +28,7 @@ extern EncSchema *enc_schema_parse(const char *json, size_t len, const uint8_t *
 extern void enc_schema_free(EncSchema *s);
 extern int	enc_schema_features(const EncSchema *s);
 extern const char *enc_schema_identifier(const EncSchema *s, int feature);
+extern int	enc_schema_ignored(const EncSchema *s, int feature);
 extern int	enc_schema_bytes(const EncSchema *s);
 
 extern int	enc_validate(const EncSchema *s, int feature, const char *value, size_t len, EncError *e);
