@@ -543,6 +543,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "pprl: %s: %s\n", secret_path, strerror(errno));
 		return 1;
 	}
+	/* one final line break, as an editor leaves it, is not part of the secret */
+	if (secret_len > 0 && secret[secret_len - 1] == '\n')
+		secret_len--;
+	if (secret_len > 0 && secret[secret_len - 1] == '\r')
+		secret_len--;
 	/* validation needs no keys: any secret will do */
 	s = enc_schema_parse(schema_text, schema_len, (const uint8_t *) (secret ? secret : "validate"),
 						 secret ? secret_len : 8, err, sizeof(err));

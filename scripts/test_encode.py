@@ -108,6 +108,8 @@ check("4 threads give the same CLKs in the same order", rc4 == 0 and out4 == out
 check("binary output is the same CLKs back to back",
       rcb == 0 and outb == b"".join(base64.b64decode(c) for c in clks))
 check("distinct records give distinct CLKs", len(set(clks)) > 19000)
+rc, o, _ = pprl("encode", "--schema", sp, "--secret-file", write("nl", "s3cr3t\n"), data)
+check("a final line break in the secret file is not part of the secret", rc == 0 and o == out1)
 rc, o, _ = pprl("encode", "--schema", sp, "--secret-file", write("other", "other secret"), data)
 check("another secret gives other CLKs", rc == 0 and json.loads(o)["clks"][0] != clks[0])
 
@@ -150,7 +152,8 @@ for name, mutate, word in [
         ("unknown comparison", lambda s: s["features"][1]["hashing"]["comparison"].update(type="soundex"), "'name'"),
         ("two strategies", lambda s: s["features"][2]["hashing"]["strategy"].update(bitsPerToken=3), "'dob'"),
         ("blake with l not a power of 2", lambda s: s["clkConfig"].update(l=520), "power of two"),
-        ("bad format type", lambda s: s["features"][4]["format"].update(type="float"), "'age'")]:
+        ("bad format type", lambda s: s["features"][4]["format"].update(type="float"), "'age'"),
+        ("Python-only regex", lambda s: s["features"][5]["format"].update(pattern="[A-Z]{2}\\d+"), "beyond POSIX")]:
     bs = json.loads(json.dumps(schema))
     mutate(bs)
     rc, o, e = pprl("encode", "--schema", write("bs.json", json.dumps(bs)), "--secret-file", secret, data)

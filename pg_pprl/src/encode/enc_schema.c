@@ -11,6 +11,7 @@
  *	  info, 2 x features keys of keySize bytes, feature i taking keys 2i and
  *	  2i+1 (ignored features included); kdf "legacy" uses the secret itself.
  */
+#include <ctype.h>
 #include <math.h>
 #include <regex.h>
 #include <stdio.h>
@@ -113,8 +114,17 @@ read_format(EncFeature *f, json_t *fmt, char *err, size_t errlen)
 								f->identifier, ""), -1;
 		if ((s = str_member(fmt, "pattern")))
 		{
-			regex_t    *re = malloc(sizeof(regex_t));
-			char	   *full = malloc(strlen(s) + 5);
+			regex_t    *re;
+			char	   *full;
+
+			/* Python-only syntax would be misread as POSIX: refuse it */
+			for (const char *c = s; *c; c++)
+				if ((c[0] == '\\' && c[1] && isalnum((unsigned char) c[1])) || (c[0] == '(' && c[1] == '?'))
+					return schema_error(err, errlen, "feature '%s': format.pattern '%s' uses syntax beyond POSIX "
+										"extended regular expressions (\\d, (?...)): write [0-9] and the like",
+										f->identifier, s), -1;
+			re = malloc(sizeof(regex_t));
+			full = malloc(strlen(s) + 5);
 
 			if (!re || !full)
 				return free(re), free(full), -1;
