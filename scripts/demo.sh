@@ -2,9 +2,11 @@
 # demo.sh: the main job on the embedded default (one machine): start the
 # whole service on loopback (PostgreSQL with pg_pprl and two hot-standby
 # replicas, Redis, the file object store, the API and a worker per replica),
-# have two parties upload CLKs through the REST API, link them at Dice 0.8, and print precision and recall against
-# the truth; then stop it all.  Uses the FEBRL4 CLKs in ../shared/data when
-# present, otherwise generated data with planted matches.  `demo.sh sql`
+# have two parties encode their records (pprl encode, clkhash-compatible) and
+# upload the CLKs through the REST API, link them at Dice 0.8, and print
+# precision and recall against the truth; then stop it all.  Uses FEBRL4's
+# records in ../shared/data when present (else its precomputed CLKs, else
+# generated data with planted matches).  `demo.sh sql`
 # does the same link straight in SQL on a throwaway cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,4 +35,4 @@ export PPRL_STACK_DIR=$tmp/stack PPRL_PORT=${PPRL_PORT:-$((20000 + RANDOM % 2000
 trap 'scripts/stack.sh down >/dev/null; rm -rf "$tmp"' EXIT
 server=$(scripts/stack.sh up | tail -1)
 echo "demo: service up, $server"
-python3 scripts/demo_api.py "${server#SERVER=}" "$DATA"
+python3 scripts/demo_api.py "${server#SERVER=}" "${SHARED_DATA:-../shared/data}" build/pprl

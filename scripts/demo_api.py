@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""The main job through the REST API: two parties upload CLKs, a run links them.
+"""The main job through the REST API: two parties encode and upload CLKs, a run links them.
 
-Usage: demo_api.py SERVER DATA_DIR
-DATA_DIR holds clks_a.json, clks_b.json and truth.csv (FEBRL4 CLKs); when it
-does not, two parties' CLKs with 400 planted matches are generated.  Prints the
-steps, the result's size and its precision and recall against the truth.
+Usage: demo_api.py SERVER SHARED_DATA_DIR [PPRL_BINARY]
+With SHARED_DATA_DIR/febrl4 (FEBRL4's records and truth), each party encodes
+its CSV file with `pprl encode` (clkhash-compatible; the FEBRL schema and a
+secret the two parties share, drawn fresh for the demo) and uploads the CLKs;
+else with SHARED_DATA_DIR/febrl4-clks it uploads those precomputed CLKs; else
+two parties' CLKs with 400 planted matches are generated.  Prints the steps,
+the result's size and its precision and recall against the truth.
 """
 import base64
 import csv
@@ -16,7 +19,11 @@ import sys
 import time
 import urllib.parse
 
-server, data = sys.argv[1], sys.argv[2]
+server, shared = sys.argv[1], sys.argv[2]
+pprl = sys.argv[3] if len(sys.argv) > 3 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                                          "build", "pprl")
+records = os.path.join(shared, "febrl4")
+data = os.path.join(shared, "febrl4-clks")
 url = urllib.parse.urlparse(server)
 
 
@@ -34,7 +41,26 @@ def call(method, path, body=None, token=None):
     return out
 
 
-if os.path.isfile(os.path.join(data, "clks_a.json")):
+if os.path.isfile(os.path.join(records, "dataset4a.csv")) and os.access(pprl, os.X_OK):
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        secret = os.path.join(tmp, "secret")
+        with open(os.open(secret, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(base64.b64encode(os.urandom(24)).decode())
+        clks = []
+        for part in ("a", "b"):
+            t = time.time()
+            out = subprocess.run([pprl, "encode", "--schema", os.path.join(records, "febrl_schema_v3.json"),
+                                  "--secret-file", secret, os.path.join(records, "dataset4%s.csv" % part)],
+                                 capture_output=True, check=True).stdout
+            clks.append(json.loads(out)["clks"])
+            print("demo: party %d encoded dataset4%s.csv with pprl encode: %d records in %.2f s"
+                  % (len(clks) - 1, part, len(clks[-1]), time.time() - t))
+    a, b = clks
+    truth = {(int(r["row_a"]), int(r["row_b"])) for r in csv.DictReader(open(os.path.join(records, "truth.csv")))}
+    source = "FEBRL4 records from %s, encoded here" % records
+elif os.path.isfile(os.path.join(data, "clks_a.json")):
     a = json.load(open(os.path.join(data, "clks_a.json")))["clks"]
     b = json.load(open(os.path.join(data, "clks_b.json")))["clks"]
     truth = {(int(r["row_a"]), int(r["row_b"])) for r in csv.DictReader(open(os.path.join(data, "truth.csv")))}
