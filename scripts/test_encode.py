@@ -70,6 +70,27 @@ for name, schema, secret, data, ref in cases:
     check("%s: every CLK equals clkhash's (%d of %d)" % (name, sum(a == b for a, b in zip(got, want)), len(want)),
           rc == 0 and got == want)
 
+# --- the same schema written as v2 and as v3 gives the same CLKs ----------------
+dirty = os.path.join(SHARED, "clkhash-dirty")
+if os.path.isfile(os.path.join(dirty, "dirty-data-schema.json")):
+    v1 = json.load(open(os.path.join(dirty, "dirty-data-schema.json")))
+    k, hsh = v1["clkConfig"]["k"], v1["clkConfig"]["hash"]
+    v2 = {"version": 2, "clkConfig": {"l": v1["clkConfig"]["l"], "kdf": v1["clkConfig"]["kdf"]},
+          "features": [{"identifier": f["identifier"], "format": f["format"],
+                        "hashing": {"ngram": f["hashing"]["ngram"], "positional": f["hashing"].get("positional", False),
+                                    "strategy": {"k": k}, "hash": hsh}} for f in v1["features"]]}
+    v3 = {"version": 3, "clkConfig": v2["clkConfig"],
+          "features": [{"identifier": f["identifier"], "format": f["format"],
+                        "hashing": {"comparison": {"type": "ngram", "n": f["hashing"]["ngram"],
+                                                   "positional": f["hashing"]["positional"]},
+                                    "strategy": {"bitsPerToken": k}, "hash": hsh}} for f in v2["features"]]}
+    want = json.load(open(os.path.join(dirty, "clks_1.json")))["clks"]
+    for name, sch in (("v2", v2), ("v3", v3)):
+        rc, out, err = pprl("encode", "--schema", write("dirty-%s.json" % name, json.dumps(sch)), "--secret-file",
+                            os.path.join(dirty, "secret.txt"), os.path.join(dirty, "dirty_1000_50_1.csv"))
+        check("clkhash dirty 1 with the schema written as %s: clkhash's CLKs" % name,
+              rc == 0 and json.loads(out)["clks"] == want)
+
 # --- a schema of our own exercising every comparison, format and hash ----------
 schema = {
     "version": 3,
