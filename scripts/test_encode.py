@@ -21,18 +21,11 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pprl_testlib import check, summary  # noqa: E402
+
 PPRL = sys.argv[1]
 SHARED = sys.argv[2] if len(sys.argv) > 2 else ""
-passed = failed = 0
-
-
-def check(name, cond):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", name, flush=True)
 
 
 def pprl(*args, stdin=None):
@@ -197,5 +190,4 @@ check("300000 records streamed", r.returncode == 0)
 if not PPRL.endswith("_san"):			# ASan's shadow memory makes RSS meaningless
     check("in constant memory (peak RSS under 64 MB)", rss < 64 * 1024)
 subprocess.run(["rm", "-rf", tmp])
-print("encode: %d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(summary("encode"))
