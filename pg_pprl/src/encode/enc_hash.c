@@ -367,9 +367,14 @@ enc_hash_token(const EncSchema *s, int feature, const char *tok, size_t len, int
 	{
 		const uint8_t *dig = d;
 
-		/* later digests (k > 32) are cached under the feature tagged with m */
-		if (m > 0 && cache && len <= CACHE_TOKEN)
-			e = cache_slot(cache, s->id, feature | (m << 20), tok, len, &hit);
+		if (m > 0)
+		{
+			/* later digests (k > 32) are cached under the feature tagged with m */
+			e = NULL;
+			hit = 0;
+			if (m < 256 && cache && len <= CACHE_TOKEN)
+				e = cache_slot(cache, s->id, feature | (m << 20), tok, len, &hit);
+		}
 		if (hit)
 			dig = e->digest;
 		else

@@ -213,10 +213,10 @@ read_comparison(EncFeature *f, json_t *h, int version, char *err, size_t errlen)
 		f->comparison = CMP_NUMERIC;
 		f->resolution = (int) int_member(c, "resolution", -1);
 		f->fractional_precision = (int) int_member(c, "fractional_precision", 0);
-		if (!json_is_number(td) || !(json_number_value(td) > 0) || f->resolution < 1 ||
+		if (!json_is_number(td) || !(json_number_value(td) > 0) || f->resolution < 1 || f->resolution > 10000 ||
 			f->fractional_precision < 0 || f->fractional_precision > 15)
 			return schema_error(err, errlen, "feature '%s': hashing.comparison needs thresholdDistance > 0, "
-								"resolution >= 1 and fractional_precision 0..15%s", f->identifier, ""), -1;
+								"resolution 1..10000 and fractional_precision 0..15%s", f->identifier, ""), -1;
 		scale = pow(10, f->fractional_precision);
 		f->distance_interval = (long long) rint(json_number_value(td) * scale);
 		if (f->distance_interval == 0)
@@ -248,6 +248,8 @@ read_hashing(EncFeature *f, json_t *h, int version, int v1_k, json_t *v1_hash, c
 		double		weight = w ? json_number_value(w) : 1.0;
 
 		f->bits_per_token = (int) rint(weight * v1_k);
+		if (f->bits_per_token < 0 || f->bits_per_token > 65536)
+			return schema_error(err, errlen, "feature '%s': k times weight must be 0 to 65536%s", f->identifier, ""), -1;
 	}
 	else if (!json_is_object(strategy))
 		return schema_error(err, errlen, "feature '%s': hashing.strategy is missing%s", f->identifier, ""), -1;
@@ -255,6 +257,9 @@ read_hashing(EncFeature *f, json_t *h, int version, int v1_k, json_t *v1_hash, c
 	{
 		f->bits_per_token = (int) int_member(strategy, version == 2 ? "k" : "bitsPerToken", 0);
 		f->bits_per_feature = (int) int_member(strategy, version == 2 ? "numBits" : "bitsPerFeature", 0);
+		if (f->bits_per_token > 65536 || f->bits_per_feature > (1 << 20))
+			return schema_error(err, errlen, "feature '%s': hashing.strategy asks for more bits than this "
+								"encoder allows (65536 per token, 1048576 per feature)%s", f->identifier, ""), -1;
 		if ((f->bits_per_token > 0) == (f->bits_per_feature > 0))
 			return schema_error(err, errlen, "feature '%s': hashing.strategy needs exactly one of %s, a positive integer",
 								f->identifier, version == 2 ? "k or numBits" : "bitsPerToken or bitsPerFeature"), -1;

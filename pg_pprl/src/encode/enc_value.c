@@ -11,6 +11,7 @@
  */
 #define _XOPEN_SOURCE 700
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <regex.h>
 #include <stdio.h>
@@ -286,21 +287,37 @@ numeric_tokens(const EncFeature *f, const char *value, EncTokens *t)
 
 	for (int i = 0; i < f->fractional_precision; i++)
 		scale *= 10;
+	errno = 0;
 	v = strtoll(value, &end, 10);
-	if (*end != '\0' || end == value)
+	if (*end != '\0' || end == value || errno == ERANGE)
 	{
-		double		d = strtod(value, &end);
+		double		d = strtod(value, &end),
+					x;
 
 		if (*end != '\0' || end == value || !isfinite(d))
 			return -1;
-		v = f->fractional_precision > 0 ? (long long) rint(d * (double) scale) : (long long) d;
+		x = f->fractional_precision > 0 ? rint(d * (double) scale) : trunc(d);
+		/* beyond +-2^62 the neighbourhood cannot be written in 64 bits */
+		if (!(fabs(x) < 4611686018427387904.0))
+			return -1;
+		v = (long long) x;
 	}
-	else
-		v *= scale;
-	v *= 2LL * f->resolution;
+	else if (__builtin_mul_overflow(v, scale, &v))
+		return -1;
+	if (__builtin_mul_overflow(v, 2LL * f->resolution, &v) ||
+		__builtin_add_overflow(v, di, &residue) || __builtin_sub_overflow(v, di, &residue))
+		return -1;
 	residue = ((v % di) + di) % di;
 	if (residue != 0)
 		v = 2 * residue < di ? v - residue : v + (di - residue);
+	/* every token v + i * di, |i| <= resolution, must fit */
+	{
+		long long	span;
+
+		if (__builtin_mul_overflow(di, (long long) f->resolution, &span) ||
+			__builtin_add_overflow(v, span, &residue) || __builtin_sub_overflow(v, span, &residue))
+			return -1;
+	}
 	for (int i = -f->resolution; i <= f->resolution; i++)
 	{
 		int			n = snprintf(tok, sizeof(tok), "%lld", v + (long long) i * di);
