@@ -13,6 +13,7 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <stdbool.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,19 +61,45 @@ b64_decode(const char *in, uint8_t *out, size_t outcap)
 	return len;
 }
 
-/* An integer member, or def when absent; -2 when present but not an integer. */
+/*
+ * An integer member, or def when absent; -2 when present but not an
+ * integer (a whole real counts) or beyond +-2^62.
+ */
 static long long
 int_member(json_t *o, const char *key, long long def)
 {
 	json_t	   *v = json_object_get(o, key);
+	double		r;
 
 	if (!v)
 		return def;
 	if (json_is_integer(v))
-		return json_integer_value(v);
-	if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)))
-		return (long long) json_real_value(v);
-	return -2;
+	{
+		long long	i = json_integer_value(v);
+
+		return i > -4611686018427387904LL && i < 4611686018427387904LL ? i : -2;
+	}
+	if (!json_is_real(v))
+		return -2;
+	r = json_real_value(v);
+	return r == floor(r) && fabs(r) < 4611686018427387904.0 ? (long long) r : -2;
+}
+
+/* Whether v is literally -2, which int_member cannot tell from an error. */
+static bool
+is_minus_two(json_t *v)
+{
+	return (json_is_integer(v) && json_integer_value(v) == -2) ||
+		(json_is_real(v) && json_real_value(v) == -2.0);
+}
+
+/* A member that must fit an int: its value, def when absent, -2 otherwise. */
+static int
+small_member(json_t *o, const char *key, int def)
+{
+	long long	v = int_member(o, key, def);
+
+	return v >= -2 && v <= 0x7fffffff ? (int) v : -2;
 }
 
 /* A string member, or NULL. */
@@ -107,8 +134,8 @@ read_format(EncFeature *f, json_t *fmt, char *err, size_t errlen)
 									f->identifier, s), -1;
 			f->case_rule = strcmp(s, "lower") == 0 ? 1 : strcmp(s, "upper") == 0 ? 2 : 0;
 		}
-		f->min_length = (long) int_member(fmt, "minLength", 0);
-		f->max_length = (long) int_member(fmt, "maxLength", -1);
+		f->min_length = small_member(fmt, "minLength", 0);
+		f->max_length = small_member(fmt, "maxLength", -1);
 		if (f->min_length < 0 || (f->max_length < -1 || f->max_length == 0))
 			return schema_error(err, errlen, "feature '%s': format.minLength/maxLength are invalid%s",
 								f->identifier, ""), -1;
@@ -147,6 +174,10 @@ read_format(EncFeature *f, json_t *fmt, char *err, size_t errlen)
 		f->has_maximum = json_object_get(fmt, "maximum") != NULL;
 		f->minimum = int_member(fmt, "minimum", 0);
 		f->maximum = int_member(fmt, "maximum", 0);
+		if ((f->minimum == -2 && !is_minus_two(json_object_get(fmt, "minimum"))) ||
+			(f->maximum == -2 && !is_minus_two(json_object_get(fmt, "maximum"))))
+			return schema_error(err, errlen, "feature '%s': format.minimum/maximum must be integers%s",
+								f->identifier, ""), -1;
 	}
 	else if (strcmp(type, "date") == 0)
 	{
@@ -187,7 +218,7 @@ read_comparison(EncFeature *f, json_t *h, int version, char *err, size_t errlen)
 	if (version < 3)
 	{
 		f->comparison = CMP_NGRAM;
-		f->n = (int) int_member(h, "ngram", -1);
+		f->n = small_member(h, "ngram", -1);
 		f->positional = json_is_true(json_object_get(h, "positional"));
 		if (f->n < 0)
 			return schema_error(err, errlen, "feature '%s': hashing.ngram is missing or negative%s", f->identifier, ""), -1;
@@ -198,7 +229,7 @@ read_comparison(EncFeature *f, json_t *h, int version, char *err, size_t errlen)
 	if (strcmp(type, "ngram") == 0)
 	{
 		f->comparison = CMP_NGRAM;
-		f->n = (int) int_member(c, "n", -1);
+		f->n = small_member(c, "n", -1);
 		f->positional = json_is_true(json_object_get(c, "positional"));
 		if (f->n < 0)
 			return schema_error(err, errlen, "feature '%s': hashing.comparison.n is missing or negative%s", f->identifier, ""), -1;
@@ -211,14 +242,17 @@ read_comparison(EncFeature *f, json_t *h, int version, char *err, size_t errlen)
 		double		scale;
 
 		f->comparison = CMP_NUMERIC;
-		f->resolution = (int) int_member(c, "resolution", -1);
-		f->fractional_precision = (int) int_member(c, "fractional_precision", 0);
+		f->resolution = small_member(c, "resolution", -1);
+		f->fractional_precision = small_member(c, "fractional_precision", 0);
 		if (!json_is_number(td) || !(json_number_value(td) > 0) || f->resolution < 1 || f->resolution > 10000 ||
 			f->fractional_precision < 0 || f->fractional_precision > 15)
 			return schema_error(err, errlen, "feature '%s': hashing.comparison needs thresholdDistance > 0, "
 								"resolution 1..10000 and fractional_precision 0..15%s", f->identifier, ""), -1;
-		scale = pow(10, f->fractional_precision);
-		f->distance_interval = (long long) rint(json_number_value(td) * scale);
+		scale = rint(json_number_value(td) * pow(10, f->fractional_precision));
+		if (!(scale < 4611686018427387904.0))
+			return schema_error(err, errlen, "feature '%s': hashing.comparison.thresholdDistance is too large%s",
+								f->identifier, ""), -1;
+		f->distance_interval = (long long) scale;
 		if (f->distance_interval == 0)
 			return schema_error(err, errlen, "feature '%s': not enough fractional_precision for thresholdDistance%s",
 								f->identifier, ""), -1;
@@ -247,16 +281,18 @@ read_hashing(EncFeature *f, json_t *h, int version, int v1_k, json_t *v1_hash, c
 		json_t	   *w = json_object_get(h, "weight");
 		double		weight = w ? json_number_value(w) : 1.0;
 
-		f->bits_per_token = (int) rint(weight * v1_k);
-		if (f->bits_per_token < 0 || f->bits_per_token > 65536)
+		double		k = rint(weight * v1_k);
+
+		if (!(k >= 0 && k <= 65536))
 			return schema_error(err, errlen, "feature '%s': k times weight must be 0 to 65536%s", f->identifier, ""), -1;
+		f->bits_per_token = (int) k;
 	}
 	else if (!json_is_object(strategy))
 		return schema_error(err, errlen, "feature '%s': hashing.strategy is missing%s", f->identifier, ""), -1;
 	else
 	{
-		f->bits_per_token = (int) int_member(strategy, version == 2 ? "k" : "bitsPerToken", 0);
-		f->bits_per_feature = (int) int_member(strategy, version == 2 ? "numBits" : "bitsPerFeature", 0);
+		f->bits_per_token = small_member(strategy, version == 2 ? "k" : "bitsPerToken", 0);
+		f->bits_per_feature = small_member(strategy, version == 2 ? "numBits" : "bitsPerFeature", 0);
 		if (f->bits_per_token > 65536 || f->bits_per_feature > (1 << 20))
 			return schema_error(err, errlen, "feature '%s': hashing.strategy asks for more bits than this "
 								"encoder allows (65536 per token, 1048576 per feature)%s", f->identifier, ""), -1;
@@ -383,8 +419,8 @@ read_schema(json_t *root, const uint8_t *secret, size_t secret_len, char *err, s
 		return schema_error(err, errlen, "clkConfig.l must be a multiple of 8 from 8 to 65536%s%s", "", "");
 	if (folds < 0 || folds > 8)
 		return schema_error(err, errlen, "clkConfig.xor_folds must be 0 to 8%s%s", "", "");
-	if (version == 1 && (v1_k = int_member(cfg, "k", -1)) < 1)
-		return schema_error(err, errlen, "clkConfig.k (version 1) must be a positive integer%s%s", "", "");
+	if (version == 1 && ((v1_k = int_member(cfg, "k", -1)) < 1 || v1_k > 65536))
+		return schema_error(err, errlen, "clkConfig.k (version 1) must be an integer from 1 to 65536%s%s", "", "");
 	if (!json_is_object(kdf = json_object_get(cfg, "kdf")))
 		return schema_error(err, errlen, "clkConfig.kdf is missing%s%s", "", "");
 	if (!(s = calloc(1, sizeof(EncSchema))))
