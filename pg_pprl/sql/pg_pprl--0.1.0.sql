@@ -272,3 +272,21 @@ COMMENT ON FUNCTION pprl_encode(jsonb, jsonb, text) IS 'the CLK clkhash makes of
 CREATE FUNCTION pprl_encode(record text[], schema jsonb, secret text) RETURNS clk
 	AS 'MODULE_PATHNAME', 'pprl_encode_array' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION pprl_encode(text[], jsonb, text) IS 'the CLK clkhash makes of a record (every feature''s value in schema order) with a linkage schema and secret; pass the secret as a bound parameter';
+
+-- ---------------------------------------------------------------- index --
+
+CREATE FUNCTION pprl_index_handler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+COMMENT ON FUNCTION pprl_index_handler(internal) IS 'handler of the pprl index access method';
+CREATE ACCESS METHOD pprl TYPE INDEX HANDLER pprl_index_handler;
+COMMENT ON ACCESS METHOD pprl IS 'CLKs by popcount: exact WHERE clk % q and ORDER BY clk <-> q, reading only the popcounts that can reach the threshold';
+
+CREATE OPERATOR CLASS clk_dice_ops DEFAULT FOR TYPE clk USING pprl AS
+	OPERATOR 1 % (clk, clk),
+	OPERATOR 2 <-> (clk, clk) FOR ORDER BY float_ops;
+
+CREATE FUNCTION pprl_index_stats(index regclass, query clk DEFAULT NULL,
+	OUT entries bigint, OUT null_entries bigint, OUT pages bigint, OUT popcounts integer,
+	OUT clk_bits integer, OUT entries_read bigint, OUT pages_read bigint, OUT skipped float8)
+	AS 'MODULE_PATHNAME' LANGUAGE C STABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION pprl_index_stats(regclass, clk) IS 'a pprl index''s entries, NULL entries, pages and distinct popcounts; with a query CLK, the entries and pages a WHERE clk % query scan reads at pprl.dice_threshold and the fraction of entries it skips';
