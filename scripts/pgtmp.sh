@@ -21,7 +21,8 @@
 # unprivileged OS user (PPRL_PG_OS_USER, default "postgres", created when
 # missing); an ordinary user runs it as themselves.  The server listens on
 # a Unix socket inside DIR only (no TCP), with trust auth for the bootstrap
-# superuser "postgres".  EXTENSION_DESTDIR, when given, is where a staged
+# superuser "postgres"; PPRL_PGTMP_CONF adds postgresql.conf lines (separated
+# by \n) to a new cluster.  EXTENSION_DESTDIR, when given, is where a staged
 # `make install DESTDIR=...` put pg_pprl (Debian's extension_destdir), so
 # tests need no write access to the system's PostgreSQL directories.
 set -euo pipefail
@@ -73,6 +74,8 @@ start() {
 	mkdir -p "$dir/sock"
 	conf="fsync = off\nmax_parallel_workers_per_gather = 2\nlc_messages = 'C'"
 	[ -n "$destdir" ] && conf+="\nextension_destdir = '$destdir'"
+	# more settings from the caller (benchmarks: shared_buffers and such)
+	[ -n "${PPRL_PGTMP_CONF:-}" ] && conf+="\n$PPRL_PGTMP_CONF"
 	run_entrypoint "$dir" entrypoint-primary.sh PGDATA="$dir/data" PPRL_PG_CONF="$conf"
 	echo "PGHOST=$dir/sock PGPORT=$PORT PGUSER=postgres"
 }

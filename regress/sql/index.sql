@@ -153,7 +153,7 @@ SELECT a.entries = b.entries AS same_entries
 -- A parallel build gives the same index contents.
 SET max_parallel_maintenance_workers = 2;
 SET min_parallel_table_scan_size = 0;
-SET maintenance_work_mem = '1MB';
+SET maintenance_work_mem = '128MB';
 CREATE INDEX ix_c3 ON ix USING pprl (c);
 DROP INDEX ix_c2;
 SELECT bool_and(ix_match(c, t, 'seq') = ix_match(c, t, 'bitmap')) AS same

@@ -91,19 +91,21 @@ static void
 flush_run(BuildState *bs, BuildChain *ch)
 {
 	Buffer		bufs[PIDX_MAX_RUN];
-	bool		needlock = !RELATION_IS_LOCAL(bs->index);
 
 	if (ch->nrun == 0)
 		return;
-	if (needlock)
-		LockRelationForExtension(bs->index, ExclusiveLock);
+
+	/*
+	 * Always lock: the index is new in this transaction, which makes it
+	 * "local" to the leader, but parallel workers extend it too.
+	 */
+	LockRelationForExtension(bs->index, ExclusiveLock);
 	for (int i = 0; i < ch->nrun; i++)
 	{
 		bufs[i] = ReadBuffer(bs->index, P_NEW);
 		LockBuffer(bufs[i], BUFFER_LOCK_EXCLUSIVE);
 	}
-	if (needlock)
-		UnlockRelationForExtension(bs->index, ExclusiveLock);
+	UnlockRelationForExtension(bs->index, ExclusiveLock);
 
 	for (int i = 0; i < ch->nrun; i++)
 	{
@@ -337,7 +339,7 @@ build_parallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	PidxSharedBucket *buckets;
 
 	EnterParallelMode();
-	pcxt = CreateParallelContext("pg_pprl", "pidx_build_worker_main", nworkers);
+	pcxt = CreateParallelContext("$libdir/pg_pprl", "pidx_build_worker_main", nworkers);
 	snapshot = indexInfo->ii_Concurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
 	sharedsize = add_size(MAXALIGN(sizeof(PidxBuildShared)),
 						  table_parallelscan_estimate(heap, snapshot));

@@ -25,12 +25,17 @@
 
 #define MAX_QUERIES 16
 
-/* The popcount of a constant CLK argument, or -1 when not a constant. */
+/*
+ * The popcount of a CLK argument known at plan time (a constant, or a
+ * parameter with a bound value), or -1.
+ */
 static int64
-const_popcount(Node *arg, int nbytes)
+const_popcount(PlannerInfo *root, Node *arg, int nbytes)
 {
 	Clk		   *c;
 
+	if (arg != NULL)
+		arg = estimate_expression_value(root, arg);
 	if (arg == NULL || !IsA(arg, Const) || ((Const *) arg)->constisnull)
 		return -1;
 	c = DatumGetClkP(((Const *) arg)->constvalue);
@@ -96,7 +101,7 @@ pidx_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 				? get_rightop(rinfo->clause) : NULL;
 
 			if (nquery < MAX_QUERIES)
-				query[nquery++] = const_popcount(arg, layout.nbytes);
+				query[nquery++] = const_popcount(root, arg, layout.nbytes);
 		}
 	}
 	for (int i = 0; i < nquery; i++)

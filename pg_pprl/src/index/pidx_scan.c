@@ -9,9 +9,14 @@
  * intersection reaches that minimum: the same decision as the % operator,
  * so results are exact and never rechecked.
  *
- * An ORDER BY scan reads the planned buckets best bound first and returns
- * an entry only when no unread bucket could hold a closer one.  NULL CLKs
- * come last, as ORDER BY puts them; % never matches them.
+ * An ORDER BY scan runs in passes.  A pass reads the planned buckets best
+ * bound first and keeps the k nearest entries in a bounded heap, stopping
+ * at the first bucket that cannot beat the k-th; an entry is skipped by an
+ * integer compare unless its intersection could.  The k entries are then
+ * returned in order.  Should the query want more (LIMIT above k), the next
+ * pass, with eight times k, resumes strictly after the last entry returned
+ * in (distance, TID) order.  NULL CLKs come last, as ORDER BY puts them;
+ * % never matches them.
  */
 #include "postgres.h"
 
@@ -25,8 +30,11 @@
 
 #include "clk.h"
 #include "index/pidx.h"
-#include "index/pidx_queue.h"
+#include "index/pidx_topk.h"
 #include "match/match.h"
+
+#define PIDX_FIRST_K		32	/* entries kept by the first ORDER BY pass */
+#define PIDX_K_GROWTH		8
 
 /* One bucket to read, with its minimum intersection per % key. */
 typedef struct ScanBucket
@@ -61,11 +69,20 @@ typedef struct PidxScanOpaqueData
 	ScanBucket *curbucket;		/* NULL while in the NULL chain */
 	/* work space */
 	uint32	   *counts;			/* per entry of a page, per % key */
+	uint32	   *ocounts;		/* per entry of a page, first ORDER BY key */
 	double	   *dist;
 	ItemPointerData *items;		/* matches of the last page (unordered) */
 	int			nitems;
 	int			itempos;
-	PidxQueue  *queue;			/* ORDER BY scans */
+	/* ORDER BY passes */
+	PidxTopK	topk;
+	int			k;				/* capacity of the next pass */
+	bool		passed;			/* a pass has run; its items are sorted */
+	int			readypos;		/* next of topk's sorted items to return */
+	bool		complete;		/* that pass kept every entry it could */
+	bool		resume;			/* entries must come after last/lasttid */
+	double	   *last;
+	ItemPointerData lasttid;
 } PidxScanOpaqueData;
 
 typedef PidxScanOpaqueData *PidxScanOpaque;
@@ -162,20 +179,34 @@ start_scan(IndexScanDesc scan)
 	so->cur = InvalidBlockNumber;
 
 	so->counts = palloc(sizeof(uint32) * PidxCapacity(0) * Max(so->nq, 1));
+	so->ocounts = palloc(sizeof(uint32) * PidxCapacity(0));
 	so->items = palloc(sizeof(ItemPointerData) * PidxCapacity(0));
 	so->dist = palloc(sizeof(double) * Max(scan->numberOfOrderBys, 1));
-	if (so->nord)
-	{
-		so->queue = palloc(sizeof(PidxQueue));
-		pidx_queue_init(so->queue, so->nord, so->ctx);
-	}
+	so->last = palloc(sizeof(double) * Max(scan->numberOfOrderBys, 1));
+	so->k = PIDX_FIRST_K;
 	MemoryContextSwitchTo(old);
 }
 
-/*
- * Score a data page of the current bucket: matches go to items (or, for
- * ORDER BY scans, with their distances to the queue).
- */
+/* Whether entry i of a page passes every % key. */
+static inline bool
+passes(PidxScanOpaque so, const ScanBucket *sb, int n, int i)
+{
+	for (int k = 0; k < so->nq; k++)
+		if ((int64) so->counts[(size_t) k * n + i] < sb->cmin[k])
+			return false;
+	return true;
+}
+
+/* Count every entry of a page against every % key. */
+static void
+count_keys(PidxScanOpaque so, const uint8 *base, int n, int nbytes)
+{
+	for (int k = 0; k < so->nq; k++)
+		clk_kern->and_count_block(so->qbits[k], 1, nbytes, base, n, PidxStride(nbytes),
+								  nbytes, so->counts + (size_t) k * n);
+}
+
+/* Score a data page of the current bucket: its matches go to items. */
 static void
 score_page(PidxScanOpaque so, Page page)
 {
@@ -183,43 +214,34 @@ score_page(PidxScanOpaque so, Page page)
 	int			nbytes = sb ? so->layout.nbytes : 0;
 	int			n = PidxPageGetOpaque(page)->nentries;
 	const uint8 *base = PidxEntry(page, 0, nbytes);
-	size_t		stride = PidxStride(nbytes);
 
 	so->nitems = so->itempos = 0;
-	if (sb == NULL)
-	{
-		/* NULL entries: returned as they are, after everything else */
-		for (int i = 0; i < n; i++)
-			so->items[so->nitems++] = *PidxEntryTid(PidxEntry(page, i, 0), 0);
-		return;
-	}
-	for (int k = 0; k < so->nq; k++)
-		clk_kern->and_count_block(so->qbits[k], 1, nbytes, base, n, stride, nbytes,
-								  so->counts + (size_t) k * n);
+	if (sb != NULL)
+		count_keys(so, base, n, nbytes);
 	for (int i = 0; i < n; i++)
-	{
-		const uint8 *entry = base + (size_t) i * stride;
-		bool		ok = true;
+		if (sb == NULL || passes(so, sb, n, i))
+			so->items[so->nitems++] = *PidxEntryTid(PidxEntry(page, i, nbytes), nbytes);
+}
 
-		for (int k = 0; k < so->nq && ok; k++)
-			ok = (int64) so->counts[(size_t) k * n + i] >= sb->cmin[k];
-		if (!ok)
-			continue;
-		if (so->nord == 0)
-		{
-			so->items[so->nitems++] = *PidxEntryTid(entry, nbytes);
-			continue;
-		}
-		for (int j = 0; j < so->nord; j++)
-		{
-			uint32		c = so->oshare[j] >= 0
-				? so->counts[(size_t) so->oshare[j] * n + i]
-				: (uint32) clk_kern->and_count(so->obits[j], entry, nbytes);
+/* Read a page of bucket `want` under a share lock (checking what it is). */
+static Buffer
+read_page(IndexScanDesc scan, BlockNumber blk, uint32 want)
+{
+	Buffer		buf;
+	PidxPageOpaque opaque;
 
-			so->dist[j] = 1.0 - match_score(c, so->opop[j], sb->bucket);
-		}
-		pidx_queue_push(so->queue, so->dist, PidxEntryTid(entry, nbytes));
-	}
+	CHECK_FOR_INTERRUPTS();
+	buf = ReadBuffer(scan->indexRelation, blk);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	opaque = PidxPageGetOpaque(BufferGetPage(buf));
+	if (!(opaque->flags & PIDX_DATA) || opaque->bucket != want)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("pprl index \"%s\" block %u is not a page of bucket %u",
+						RelationGetRelationName(scan->indexRelation), blk, want)));
+	if (opaque->next != InvalidBlockNumber)
+		PrefetchBuffer(scan->indexRelation, MAIN_FORKNUM, opaque->next);
+	return buf;
 }
 
 /* Read and score the next page of the plan; false when all are read. */
@@ -229,8 +251,6 @@ next_page(IndexScanDesc scan)
 	PidxScanOpaque so = (PidxScanOpaque) scan->opaque;
 	Buffer		buf;
 	Page		page;
-	PidxPageOpaque opaque;
-	uint32		want;
 
 	while (so->cur == InvalidBlockNumber)
 	{
@@ -249,34 +269,118 @@ next_page(IndexScanDesc scan)
 			return false;
 	}
 
-	CHECK_FOR_INTERRUPTS();
-	buf = ReadBuffer(scan->indexRelation, so->cur);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	buf = read_page(scan, so->cur, so->curbucket ? so->curbucket->bucket : PIDX_NULL_BUCKET);
 	page = BufferGetPage(buf);
-	opaque = PidxPageGetOpaque(page);
-	want = so->curbucket ? so->curbucket->bucket : PIDX_NULL_BUCKET;
-	if (!(opaque->flags & PIDX_DATA) || opaque->bucket != want)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("pprl index \"%s\" block %u is not a page of bucket %u",
-						RelationGetRelationName(scan->indexRelation), so->cur, want)));
-	so->cur = opaque->next;
-	if (so->cur != InvalidBlockNumber)
-		PrefetchBuffer(scan->indexRelation, MAIN_FORKNUM, so->cur);
+	so->cur = PidxPageGetOpaque(page)->next;
 	score_page(so, page);
 	UnlockReleaseBuffer(buf);
 	return true;
 }
 
-/* The smallest distance an unread non-NULL entry could still have. */
-static double
-unread_bound(PidxScanOpaque so)
+/*
+ * Offer a page's entries to the pass's heap.  An entry is only scored in
+ * full when its intersection with the first ORDER BY key could beat the
+ * heap's worst; false when some entry could not be kept.
+ */
+static bool
+offer_page(PidxScanOpaque so, const ScanBucket *sb, Page page)
 {
-	if (so->cur != InvalidBlockNumber && so->curbucket != NULL)
-		return 1.0 - so->curbucket->best;
-	if (so->nextplan < so->nplan)
-		return 1.0 - so->plan[so->nextplan].best;
-	return get_float8_infinity();
+	int			nbytes = so->layout.nbytes;
+	int			n = PidxPageGetOpaque(page)->nentries;
+	const uint8 *base = PidxEntry(page, 0, nbytes);
+	const double *worst = pidx_topk_worst(&so->topk);
+	int64		cneed = 0;
+	bool		all_kept = true;
+
+	count_keys(so, base, n, nbytes);
+	if (so->oshare[0] < 0)
+		clk_kern->and_count_block(so->obits[0], 1, nbytes, base, n, PidxStride(nbytes),
+								  nbytes, so->ocounts);
+	if (worst != NULL)
+	{
+		/* below cneed the distance exceeds the worst's (margin for rounding) */
+		cneed = pidx_min_common(so->opop[0], sb->bucket, 1.0 - worst[0] - 1e-9);
+		if (cneed < 0)
+			return false;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		const uint8 *entry = base + (size_t) i * PidxStride(nbytes);
+		uint32		c0 = so->oshare[0] >= 0
+			? so->counts[(size_t) so->oshare[0] * n + i] : so->ocounts[i];
+		ItemPointer tid = PidxEntryTid(entry, nbytes);
+		bool		evicted;
+
+		if (!passes(so, sb, n, i))
+			continue;
+		if ((int64) c0 < cneed)
+		{
+			all_kept = false;
+			continue;
+		}
+		so->dist[0] = 1.0 - match_score(c0, so->opop[0], sb->bucket);
+		for (int j = 1; j < so->nord; j++)
+		{
+			uint32		c = so->oshare[j] >= 0
+				? so->counts[(size_t) so->oshare[j] * n + i]
+				: (uint32) clk_kern->and_count(so->obits[j], entry, nbytes);
+
+			so->dist[j] = 1.0 - match_score(c, so->opop[j], sb->bucket);
+		}
+		if (so->resume &&
+			pidx_topk_cmp(&so->topk, so->dist, tid, so->last, &so->lasttid) <= 0)
+			continue;			/* returned by an earlier pass */
+		if (!pidx_topk_offer(&so->topk, so->dist, tid, &evicted) || evicted)
+			all_kept = false;
+		worst = pidx_topk_worst(&so->topk);
+		if (worst != NULL && cneed == 0)
+			cneed = Max(0, pidx_min_common(so->opop[0], sb->bucket, 1.0 - worst[0] - 1e-9));
+	}
+	return all_kept;
+}
+
+/*
+ * One ORDER BY pass: the k nearest entries after the last one returned,
+ * sorted; complete when no entry beyond them remains.
+ */
+static void
+run_pass(IndexScanDesc scan)
+{
+	PidxScanOpaque so = (PidxScanOpaque) scan->opaque;
+	MemoryContext old = MemoryContextSwitchTo(so->ctx);
+	bool		complete = true;
+
+	if (so->passed)
+		pfree(so->topk.items);
+	pidx_topk_init(&so->topk, so->k, so->nord);
+	for (int p = 0; p < so->nplan; p++)
+	{
+		ScanBucket *sb = &so->plan[p];
+		const double *worst = pidx_topk_worst(&so->topk);
+
+		/* buckets come best bound first: none after this one can do better */
+		if (worst != NULL && 1.0 - sb->best > worst[0])
+		{
+			complete = false;
+			break;
+		}
+		for (BlockNumber blk = so->layout.buckets[sb->bucket].head; blk != InvalidBlockNumber;)
+		{
+			Buffer		buf = read_page(scan, blk, sb->bucket);
+			Page		page = BufferGetPage(buf);
+
+			if (!offer_page(so, sb, page))
+				complete = false;
+			blk = PidxPageGetOpaque(page)->next;
+			UnlockReleaseBuffer(buf);
+		}
+	}
+	pidx_topk_sort(&so->topk);
+	so->passed = true;
+	so->readypos = 0;
+	so->complete = complete;
+	so->k = so->k > INT_MAX / PIDX_K_GROWTH ? INT_MAX : so->k * PIDX_K_GROWTH;
+	MemoryContextSwitchTo(old);
 }
 
 /* The next entry of an ORDER BY scan, nearest first, then the NULLs. */
@@ -287,8 +391,27 @@ next_ordered(IndexScanDesc scan)
 
 	for (;;)
 	{
-		const double *top;
+		if (so->passed && so->readypos < so->topk.n)
+		{
+			const double *item = pidx_topk_item(&so->topk, so->readypos++);
 
+			scan->xs_heaptid = *pidx_topk_tid(&so->topk, item);
+			for (int j = 0; j < so->nord; j++)
+			{
+				scan->xs_orderbyvals[j] = Float8GetDatum(item[j]);
+				scan->xs_orderbynulls[j] = false;
+			}
+			memcpy(so->last, item, sizeof(double) * so->nord);
+			so->lasttid = scan->xs_heaptid;
+			so->resume = true;
+			return true;
+		}
+		if (!so->passed || !so->complete)
+		{
+			run_pass(scan);
+			continue;
+		}
+		/* every non-NULL entry is out: the NULLs, if wanted */
 		if (so->itempos < so->nitems)
 		{
 			scan->xs_heaptid = so->items[so->itempos++];
@@ -296,24 +419,7 @@ next_ordered(IndexScanDesc scan)
 				scan->xs_orderbynulls[j] = true;
 			return true;
 		}
-		top = pidx_queue_peek(so->queue);
-		if (top != NULL)
-		{
-			double		bound = unread_bound(so);
-
-			/* with one key a tie is safe; with more, later keys decide */
-			if (top[0] < bound || (so->nord == 1 && top[0] <= bound))
-			{
-				scan->xs_heaptid = *pidx_queue_tid(so->queue, top);
-				for (int j = 0; j < so->nord; j++)
-				{
-					scan->xs_orderbyvals[j] = Float8GetDatum(top[j]);
-					scan->xs_orderbynulls[j] = false;
-				}
-				pidx_queue_pop(so->queue);
-				return true;
-			}
-		}
+		so->nextplan = so->nplan;
 		if (!next_page(scan))
 			return false;
 	}
