@@ -4,6 +4,8 @@
 #   make install         install it into the system's PostgreSQL 15 (root)
 #   make installcheck    build, stage-install, start a throwaway cluster as a
 #                        non-root user on a private socket, run regress/
+#   make check-tap       TAP tests (PostgreSQL::Test::Cluster): the pprl index
+#                        replayed on a streaming standby and after a crash
 #   make check-core      SIMD kernels and the matching core against references
 #                        (ASan/UBSan; kernels under valgrind too)
 #   make check-encode    the clkhash-compatible encoder and the pprl command line
@@ -50,7 +52,7 @@ MATCH_SRCS := $(wildcard pg_pprl/src/match/*.c)
 SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all install installcheck check-core check-migrations check-api check-s3 check-stack check-faults helm-check check-deploy check-encode e2e fuzz test bench demo demo-sql up down clean
+.PHONY: all install installcheck check-tap check-core check-migrations check-api check-s3 check-stack check-faults helm-check check-deploy check-encode e2e fuzz test bench demo demo-sql up down clean
 
 all:
 	$(MAKE) -C pg_pprl
@@ -72,6 +74,9 @@ installcheck: all
 		--inputdir=regress --outputdir=build/regress --dbname=pprl_regress \
 		--load-extension=pg_pprl \
 		$(REGRESS_TESTS) || { cat build/regress/regression.diffs; exit 1; }
+
+check-tap: all
+	scripts/test-index-tap.sh
 
 build/kernel_test: pg_pprl/test/kernel_test.c $(KERNEL_SRCS)
 	@mkdir -p build
@@ -143,8 +148,8 @@ fuzz:
 	$(MAKE) -C api fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 
 # The closing line counts the suites above, each of which stops the run on failure.
-test: check-core installcheck check-encode check-migrations check-api check-s3 check-stack check-faults helm-check check-deploy fuzz
-	@echo "test: 13 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, encoder, migrations, api units and black-box, S3 store and API on S3, multi-node stack, faults, chart, image start-up, fuzz)"
+test: check-core installcheck check-tap check-encode check-migrations check-api check-s3 check-stack check-faults helm-check check-deploy fuzz
+	@echo "test: 14 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, index on a standby (TAP), encoder, migrations, api units and black-box, S3 store and API on S3, multi-node stack, faults, chart, image start-up, fuzz)"
 
 bench: all
 	scripts/bench.sh

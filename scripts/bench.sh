@@ -13,6 +13,12 @@
 #   4. pg_pprl/bench/match_bench.sql in the same cluster: pprl_greedy_groups
 #      on 100,000 x 100,000 CLKs with parallel workers and on one core,
 #      beside plain SQL (measured on a sample, extrapolated).
+#   7. scripts/bench-index.sh: the pprl index against sequential scans, one
+#      query CLK against 1,000,000 stored CLKs (threshold 0.8 and 0.95,
+#      top-10), build time serial and parallel, pruning by the popcount bound.
+#   8. pg_pprl/bench/prune_stats.c: how much exact bounds beyond the popcount
+#      bound (segment popcounts, prefixes, union signatures) would prune on
+#      real CLKs (FEBRL4 A x B), the measurement behind the index's design.
 #   6. scripts/bench-encode.sh: CLK encoding with `pprl encode` on 200,000
 #      FEBRL-like records, 1 and 2 threads, beside clkhash's published rate.
 #   5. scripts/bench-scale.sh: the service's scale-out, one linkage through
@@ -68,3 +74,17 @@ scripts/bench-scale.sh
 echo
 echo "== CLK encoding (scripts/bench-encode.sh) =="
 scripts/bench-encode.sh
+
+echo
+echo "== the pprl index: 1,000,000 stored CLKs, index against sequential scan (scripts/bench-index.sh) =="
+scripts/bench-index.sh
+
+echo
+echo "== pruning bounds on real CLKs, FEBRL4 A x B (pg_pprl/bench/prune_stats.c) =="
+if [ -f "${SHARED_DATA:-../shared/data}/febrl4/clkhash/clks_a.json" ]; then
+	"$CC" -std=c11 -O2 -Wall -Wextra -Werror -o build/prune_stats pg_pprl/bench/prune_stats.c -lm
+	build/prune_stats "${SHARED_DATA:-../shared/data}/febrl4/clkhash/clks_a.json" \
+		"${SHARED_DATA:-../shared/data}/febrl4/clkhash/clks_b.json"
+else
+	echo "prune_stats: ../shared/data absent, skipped"
+fi

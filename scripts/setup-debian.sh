@@ -14,7 +14,7 @@ PACKAGES=(
 	libssl-dev libjansson-dev libcivetweb-dev libpq-dev libhiredis-dev redis-server
 	libcurl4-openssl-dev curl python3
 	ceph-mon ceph-mgr ceph-osd radosgw
-	util-linux
+	util-linux libipc-run-perl
 	golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev yamllint nodejs
 )
 

@@ -88,6 +88,25 @@ END $$;
 SELECT t AS threshold, round((100 * skipped(t))::numeric, 2) || '%' AS entries_skipped
   FROM (VALUES (0.7), (0.75), (0.8), (0.85), (0.9), (0.95)) v(t);
 
+\echo
+\echo '-- the planner''s own choice (no enable_* settings) --'
+CREATE FUNCTION plan_of(sql text, t float8) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE line text; q text := (SELECT clk::text FROM queries ORDER BY qid LIMIT 1);
+BEGIN
+	PERFORM set_config('pprl.dice_threshold', t::text, true);
+	FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || replace(sql, '$1', quote_literal(q) || '::clk') LOOP
+		IF line ~ 'Scan' THEN
+			RETURN regexp_replace(btrim(line), '^->\s+', '');
+		END IF;
+	END LOOP;
+END $$;
+SELECT query, plan_of(sql, t) AS plan FROM (VALUES
+	('WHERE clk % q, t = 0.8', 'SELECT row_id FROM stored WHERE clk % $1', 0.8),
+	('WHERE clk % q, t = 0.95', 'SELECT row_id FROM stored WHERE clk % $1', 0.95),
+	('WHERE clk % q, t = 0.3 (most rows match)', 'SELECT row_id FROM stored WHERE clk % $1', 0.3),
+	('ORDER BY clk <-> q LIMIT 10', 'SELECT row_id FROM stored ORDER BY clk <-> $1 LIMIT 10', 0.8),
+	('ORDER BY clk <-> q (all rows)', 'SELECT row_id FROM stored ORDER BY clk <-> $1', 0.8)) v(query, sql, t);
+
 DO $$
 BEGIN
 	IF EXISTS (SELECT 1 FROM results WHERE NOT same OR index_rows <> seq_rows) THEN

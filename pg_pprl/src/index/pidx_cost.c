@@ -12,6 +12,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/genam.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/cost.h"
@@ -148,7 +150,19 @@ pidx_costestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	*indexTotalCost = io
 		+ tuples * cpu_operator_cost * Max(1, nquery + list_length(path->indexorderbys))
 		+ costs.indexSelectivity * index->rel->tuples * cpu_index_tuple_cost;
-	*indexStartupCost = path->indexorderbys != NIL ? *indexTotalCost : 0;
+	if (path->indexorderbys != NIL)
+	{
+		/*
+		 * The first pass reads the buckets before the first row; returning
+		 * all rows takes about log8(rows / 32) more passes (pidx_scan.c).
+		 */
+		double		passes = 1 + ceil(log(Max(tuples / 32.0, 1.0)) / log(8.0));
+
+		*indexStartupCost = *indexTotalCost;
+		*indexTotalCost *= passes;
+	}
+	else
+		*indexStartupCost = 0;
 	*indexSelectivity = costs.indexSelectivity;
 	*indexCorrelation = 0;
 	*indexPages = pages;
