@@ -239,8 +239,6 @@ read_page(IndexScanDesc scan, BlockNumber blk, uint32 want)
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("pprl index \"%s\" block %u is not a page of bucket %u",
 						RelationGetRelationName(scan->indexRelation), blk, want)));
-	if (opaque->next != InvalidBlockNumber)
-		PrefetchBuffer(scan->indexRelation, MAIN_FORKNUM, opaque->next);
 	return buf;
 }
 

@@ -113,6 +113,30 @@ INSERT INTO t SELECT 300000 + i, base(i) FROM generate_series(1, 4000, 3) i;
 });
 check_standby('after VACUUM and more inserts');
 
+# Concurrent writers: four clients inserting into the same popcounts,
+# deleting and vacuuming at once, while the standby replays.
+$primary->safe_psql('postgres', 'CREATE SEQUENCE ids START 700000');
+$primary->pgbench(
+	'--no-vacuum --client=4 --transactions=150',
+	0,
+	[qr{processed: 600/600}],
+	[qr{^$}],
+	'concurrent inserts, deletes and VACUUM',
+	{
+		'001_pprl_insert' => q{
+\set i random(1, 4000)
+INSERT INTO t SELECT nextval('ids'), CASE WHEN :i % 50 = 0 THEN NULL ELSE dup(:i) END;
+},
+		'002_pprl_delete' => q{
+\set i random(1, 4000)
+DELETE FROM t WHERE id = :i OR id = 200000 + :i;
+},
+		'003_pprl_vacuum' => q{
+VACUUM t;
+},
+	});
+check_standby('after concurrent writers');
+
 # A parallel build, then REINDEX CONCURRENTLY.
 my $log_offset = -s $primary->logfile;
 $primary->safe_psql('postgres', q{
