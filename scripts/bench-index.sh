@@ -37,25 +37,7 @@ trap 'scripts/pgtmp.sh stop "$tmp/c" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXI
 make -s -C cli >/dev/null
 
 # FEBRL-like records, then their CLKs (binary, 128 bytes each).
-python3 - "$data" "$((n - 5000))" "$tmp/records.csv" <<'PY'
-import csv, random, sys
-src, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-rows = []
-for f in ("dataset4a.csv", "dataset4b.csv"):
-    r = list(csv.reader(open(src + "/" + f)))
-    header, rows = r[0], rows + r[1:]
-rng = random.Random(8)
-with open(out, "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(header)
-    for i in range(n):
-        rec = [rng.choice(rows)[c] for c in range(len(header))]
-        rec[0] = "syn-%d" % i
-        rec[3] = str(rng.randrange(1, 300))
-        rec[7] = str(rng.randrange(800, 9999))
-        rec[9] = "%04d%02d%02d" % (rng.randrange(1920, 2005), rng.randrange(1, 13), rng.randrange(1, 29))
-        w.writerow(rec)
-PY
+python3 scripts/febrl_like.py "$data" "$((n - 5000))" "$tmp/records.csv" 8 syn
 build/pprl encode --schema "$data/febrl_schema_v3.json" --secret-file "$data/clkhash/secret.txt" \
 	--format binary --threads 2 "$tmp/records.csv" >"$tmp/clks.bin" 2>/dev/null
 # COPY text: row_id, base64 CLK; A's known CLKs first, then the synthetic ones.
@@ -75,7 +57,6 @@ with open(queries, "w") as f:
     for i, c in enumerate(b):
         f.write("%d\t%s\n" % (i, c))
 PY
-ls "$data/clkhash/" >/dev/null
 
 PPRL_PGTMP_CONF="shared_buffers = '1GB'\nmax_parallel_workers_per_gather = 0\nmax_parallel_maintenance_workers = 1\nmaintenance_work_mem = '256MB'\nwork_mem = '64MB'\njit = off" \
 	scripts/pgtmp.sh start-staged "$tmp/c" >"$tmp/env"
