@@ -103,6 +103,12 @@ SELECT id, round((c <-> (SELECT c FROM ix WHERE id = 1))::numeric, 3) AS dist
 SELECT count(*) AS rows, count(*) FILTER (WHERE c IS NULL) AS nulls,
        min(n) FILTER (WHERE c IS NULL) > max(n) FILTER (WHERE c IS NOT NULL) AS nulls_last
   FROM (SELECT c, row_number() OVER () AS n FROM (SELECT c FROM ix ORDER BY c <-> (SELECT c FROM ixq WHERE qid = 2)) s) s;
+-- ...in order: each distance at least the one before (several passes).
+SELECT bool_and(d >= prev) AS in_order, count(*) AS rows
+  FROM (SELECT d, lag(d) OVER () AS prev
+          FROM (SELECT c <-> (SELECT c FROM ixq WHERE qid = 2) AS d FROM ix
+                 ORDER BY c <-> (SELECT c FROM ixq WHERE qid = 2)) s) s
+ WHERE d IS NOT NULL;
 -- WHERE % and ORDER BY <-> together, in one index scan.
 SET pprl.dice_threshold = 0.9;
 SET enable_bitmapscan = off;
@@ -189,6 +195,15 @@ SET enable_seqscan = off;
 SELECT count(*) FROM ixe WHERE c % (SELECT c FROM ix WHERE id = 1);
 RESET enable_seqscan;
 SELECT entries, clk_bits FROM pprl_index_stats('ixe_c');
+
+-- A temporary table's index (local buffers, no WAL).
+CREATE TEMP TABLE ixt AS SELECT * FROM ixe;
+CREATE INDEX ixt_c ON ixt USING pprl (c);
+INSERT INTO ixt SELECT id + 1000, c FROM ixe;
+SET enable_seqscan = off;
+SELECT count(*) AS matches FROM ixt WHERE c % (SELECT c FROM ixe WHERE id = 1);
+SELECT count(*) AS rows FROM (SELECT id FROM ixt ORDER BY c <-> (SELECT c FROM ixe WHERE id = 1)) s;
+RESET enable_seqscan;
 
 -- Errors: mixed lengths at build, storage parameters, not a pprl index.
 CREATE TABLE ixm (c clk);

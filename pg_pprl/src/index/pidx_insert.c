@@ -50,6 +50,12 @@ chain_add(Relation index, Buffer holder, uint32 bucket, const uint8 *bits,
 			continue;
 		buf = ReadBuffer(index, tries[i]);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		if (!(PidxPageGetOpaque(BufferGetPage(buf))->flags & PIDX_DATA) ||
+			PidxPageGetOpaque(BufferGetPage(buf))->bucket != bucket)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("pprl index \"%s\" block %u is not a page of bucket %u",
+							RelationGetRelationName(index), tries[i], bucket)));
 		if (PidxPageGetOpaque(BufferGetPage(buf))->nentries < PidxCapacity(enb))
 		{
 			state = GenericXLogStart(index);

@@ -77,6 +77,7 @@ typedef struct PidxScanOpaqueData
 	/* ORDER BY passes */
 	PidxTopK	topk;
 	int			k;				/* capacity of the next pass */
+	uint64		plan_entries;	/* entries in the planned buckets */
 	bool		passed;			/* a pass has run; its items are sorted */
 	int			readypos;		/* next of topk's sorted items to return */
 	bool		complete;		/* that pass kept every entry it could */
@@ -171,6 +172,7 @@ start_scan(IndexScanDesc scan)
 		if (!ok)
 			continue;
 		sb->best = so->nord ? pidx_best_dice(so->opop[0], b) : 0;
+		so->plan_entries += so->layout.buckets[b].ntuples;
 		so->nplan++;
 	}
 	if (so->nord)
@@ -377,7 +379,16 @@ run_pass(IndexScanDesc scan)
 	so->passed = true;
 	so->readypos = 0;
 	so->complete = complete;
-	so->k = so->k > INT_MAX / PIDX_K_GROWTH ? INT_MAX : so->k * PIDX_K_GROWTH;
+	/*
+	 * Grow k, but not far past the entries there are: a pass that can hold
+	 * them all completes (entries inserted since the scan began may still
+	 * overflow it, so beyond that bound k keeps doubling).
+	 */
+	if ((uint64) so->k > so->plan_entries)
+		so->k = so->k > INT_MAX / 2 ? INT_MAX : so->k * 2;
+	else
+		so->k = (int) Min((uint64) so->k * PIDX_K_GROWTH,
+						  Min(so->plan_entries + 1, (uint64) INT_MAX));
 	MemoryContextSwitchTo(old);
 }
 
