@@ -11,10 +11,12 @@
 #   - WHERE clk % q at thresholds 0.8 and 0.95: ms per query with the index
 #     and by a sequential scan, and rows found (must be equal);
 #   - ORDER BY clk <-> q LIMIT 10: the same, distances compared;
-#   - the fraction of entries the popcount bound lets a query skip, 0.7 to
-#     0.95 (pprl_index_stats), and the same over the whole
-#     index-vs-RDKit comparison: RDKit's cartridge publishes 177.6 ms for a
-#     threshold count over 1.7M 512-bit fingerprints (2012 hardware).
+#   - the threshold query's time beside RDKit's cartridge, which publishes
+#     177.6 ms for a threshold count over 1.7M 512-bit fingerprints (2012
+#     hardware);
+#   - the fraction of entries the popcount bound lets a query skip at 0.7 to
+#     0.95 (pprl_index_stats, all 5000 dataset B queries);
+#   - which plan the planner picks on its own for each query.
 # Exits non-zero when an index scan and a sequential scan disagree.
 # Environment: BENCH_INDEX_N (stored CLKs, default 1000000), BENCH_INDEX_Q
 # (queries per figure, default 20).  Needs ../shared/data.

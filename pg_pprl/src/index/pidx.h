@@ -133,6 +133,10 @@ extern void pidx_init_metapage(Page page);
 extern Buffer pidx_new_buffer(Relation index);
 extern PidxMetaPage pidx_check_meta(Relation index, Page page);
 extern void pidx_read_layout(Relation index, PidxLayout *layout);
+extern Buffer pidx_read_data_page(Relation index, BlockNumber blk, uint32 bucket,
+								  int mode, BufferAccessStrategy strategy);
+extern PidxBucket *pidx_bucket_slot(Page page, uint32 bucket);
+extern PidxBucket *pidx_init_dir_page(Page page, uint32 first, uint32 nbuckets);
 extern void pidx_page_add(Page page, const uint8 *bits, int nbytes, ItemPointer tid);
 extern void pidx_check_length(Relation index, int index_nbytes, int nbytes);
 extern void pidx_too_long(Relation index, int nbytes);
@@ -176,8 +180,5 @@ extern void pidx_costestimate(PlannerInfo *root, IndexPath *path,
 							  Cost *indexTotalCost,
 							  Selectivity *indexSelectivity,
 							  double *indexCorrelation, double *indexPages);
-
-/* pidx_handler.c */
-extern bool pidx_validate(Oid opclassoid);
 
 #endif							/* PIDX_H */

@@ -381,6 +381,16 @@ build_parallel(Relation heap, Relation index, IndexInfo *indexInfo,
 	return true;
 }
 
+/* Copy a shared chain into its directory slot (no hint after a build). */
+static void
+set_slot(PidxBucket *slot, const PidxSharedBucket *sb)
+{
+	slot->head = pg_atomic_read_u32((pg_atomic_uint32 *) &sb->head);
+	slot->hint = InvalidBlockNumber;
+	slot->npages = pg_atomic_read_u32((pg_atomic_uint32 *) &sb->npages);
+	slot->ntuples = pg_atomic_read_u64((pg_atomic_uint64 *) &sb->ntuples);
+}
+
 /*
  * Write the directory after the data pages and fill in the metapage;
  * pages are logged as a whole by the caller.
@@ -390,11 +400,8 @@ write_directory(Relation index, Buffer metabuf, const PidxBuildShared *shared,
 				const PidxSharedBucket *buckets)
 {
 	PidxMetaPage meta = PidxPageGetMeta(BufferGetPage(metabuf));
-	const PidxSharedBucket *nb = &buckets[shared->maxbuckets];
 
-	meta->nulls.head = pg_atomic_read_u32((pg_atomic_uint32 *) &nb->head);
-	meta->nulls.npages = pg_atomic_read_u32((pg_atomic_uint32 *) &nb->npages);
-	meta->nulls.ntuples = pg_atomic_read_u64((pg_atomic_uint64 *) &nb->ntuples);
+	set_slot(&meta->nulls, &buckets[shared->maxbuckets]);
 	if (shared->nbytes == 0)
 		return;
 
@@ -404,26 +411,13 @@ write_directory(Relation index, Buffer metabuf, const PidxBuildShared *shared,
 	for (uint32 d = 0; d < meta->ndir; d++)
 	{
 		Buffer		buf = pidx_new_buffer(index);
-		Page		page = BufferGetPage(buf);
 		uint32		first = d * PIDX_BUCKETS_PER_PAGE;
-		uint32		count = Min(PIDX_BUCKETS_PER_PAGE, meta->nbuckets - first);
-		PidxBucket *b;
+		PidxBucket *b = pidx_init_dir_page(BufferGetPage(buf), first, meta->nbuckets);
 
 		if (d == 0)
 			meta->dir_start = BufferGetBlockNumber(buf);
-		pidx_init_page(page, PIDX_DIR, first);
-		b = PidxPageGetBuckets(page);
-		for (uint32 j = 0; j < count; j++)
-		{
-			const PidxSharedBucket *sb = &buckets[first + j];
-
-			memset(&b[j], 0, sizeof(PidxBucket));
-			b[j].head = pg_atomic_read_u32((pg_atomic_uint32 *) &sb->head);
-			b[j].hint = InvalidBlockNumber;
-			b[j].npages = pg_atomic_read_u32((pg_atomic_uint32 *) &sb->npages);
-			b[j].ntuples = pg_atomic_read_u64((pg_atomic_uint64 *) &sb->ntuples);
-		}
-		((PageHeader) page)->pd_lower = (char *) (b + count) - (char *) page;
+		for (uint32 j = 0; j < PIDX_BUCKETS_PER_PAGE && first + j < meta->nbuckets; j++)
+			set_slot(&b[j], &buckets[first + j]);
 		MarkBufferDirty(buf);
 		UnlockReleaseBuffer(buf);
 	}

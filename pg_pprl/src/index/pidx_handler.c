@@ -54,7 +54,7 @@ invalid_member(const char *opfamily, const char *what)
  * an ORDER BY operator returning float8, both on the opclass's type; no
  * support functions.
  */
-bool
+static bool
 pidx_validate(Oid opclassoid)
 {
 	HeapTuple	classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));

@@ -17,15 +17,6 @@
 #include "clk.h"
 #include "index/pidx.h"
 
-/* The bucket's directory slot on its holder page (metapage for NULLs). */
-static PidxBucket *
-bucket_in(Page page, uint32 bucket)
-{
-	if (bucket == PIDX_NULL_BUCKET)
-		return &PidxPageGetMeta(page)->nulls;
-	return &PidxPageGetBuckets(page)[bucket % PIDX_BUCKETS_PER_PAGE];
-}
-
 /*
  * Add an entry to the bucket whose slot lives on `holder` (locked
  * exclusively by the caller, who also releases it).
@@ -34,7 +25,7 @@ static void
 chain_add(Relation index, Buffer holder, uint32 bucket, const uint8 *bits,
 		  int nbytes, ItemPointer tid)
 {
-	PidxBucket	slot = *bucket_in(BufferGetPage(holder), bucket);
+	PidxBucket	slot = *pidx_bucket_slot(BufferGetPage(holder), bucket);
 	int			enb = pidx_bucket_nbytes(bucket, nbytes);
 	BlockNumber tries[2] = {slot.head, slot.hint};
 	bool		hint_full = false;
@@ -48,21 +39,14 @@ chain_add(Relation index, Buffer holder, uint32 bucket, const uint8 *bits,
 	{
 		if (tries[i] == InvalidBlockNumber || (i == 1 && tries[1] == tries[0]))
 			continue;
-		buf = ReadBuffer(index, tries[i]);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		if (!(PidxPageGetOpaque(BufferGetPage(buf))->flags & PIDX_DATA) ||
-			PidxPageGetOpaque(BufferGetPage(buf))->bucket != bucket)
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("pprl index \"%s\" block %u is not a page of bucket %u",
-							RelationGetRelationName(index), tries[i], bucket)));
+		buf = pidx_read_data_page(index, tries[i], bucket, BUFFER_LOCK_EXCLUSIVE, NULL);
 		if (PidxPageGetOpaque(BufferGetPage(buf))->nentries < PidxCapacity(enb))
 		{
 			state = GenericXLogStart(index);
 			hpage = GenericXLogRegisterBuffer(state, holder, 0);
 			dpage = GenericXLogRegisterBuffer(state, buf, 0);
 			pidx_page_add(dpage, bits, enb, tid);
-			bucket_in(hpage, bucket)->ntuples++;
+			pidx_bucket_slot(hpage, bucket)->ntuples++;
 			GenericXLogFinish(state);
 			UnlockReleaseBuffer(buf);
 			return;
@@ -79,7 +63,7 @@ chain_add(Relation index, Buffer holder, uint32 bucket, const uint8 *bits,
 	pidx_init_page(dpage, PIDX_DATA, bucket);
 	PidxPageGetOpaque(dpage)->next = slot.head;
 	pidx_page_add(dpage, bits, enb, tid);
-	hb = bucket_in(hpage, bucket);
+	hb = pidx_bucket_slot(hpage, bucket);
 	hb->head = BufferGetBlockNumber(buf);
 	hb->npages++;
 	hb->ntuples++;
@@ -116,10 +100,7 @@ pidx_init_directory(Relation index, Buffer metabuf, int nbytes)
 		state = GenericXLogStart(index);
 		for (uint32 i = 0; i < n; i++)
 		{
-			uint32		first = (d + i) * PIDX_BUCKETS_PER_PAGE;
-			uint32		count = Min(PIDX_BUCKETS_PER_PAGE, nbuckets - first);
 			Page		page;
-			PidxBucket *b;
 
 			bufs[i] = ReadBuffer(index, P_NEW);
 			LockBuffer(bufs[i], BUFFER_LOCK_EXCLUSIVE);
@@ -127,14 +108,7 @@ pidx_init_directory(Relation index, Buffer metabuf, int nbytes)
 				dir_start = BufferGetBlockNumber(bufs[i]);
 			Assert(BufferGetBlockNumber(bufs[i]) == dir_start + d + i);
 			page = GenericXLogRegisterBuffer(state, bufs[i], GENERIC_XLOG_FULL_IMAGE);
-			pidx_init_page(page, PIDX_DIR, first);
-			b = PidxPageGetBuckets(page);
-			for (uint32 j = 0; j < count; j++)
-			{
-				memset(&b[j], 0, sizeof(PidxBucket));
-				b[j].head = b[j].hint = InvalidBlockNumber;
-			}
-			((PageHeader) page)->pd_lower = (char *) (b + count) - (char *) page;
+			(void) pidx_init_dir_page(page, (d + i) * PIDX_BUCKETS_PER_PAGE, nbuckets);
 		}
 		GenericXLogFinish(state);
 		for (uint32 i = 0; i < n; i++)

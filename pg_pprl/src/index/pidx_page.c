@@ -118,6 +118,57 @@ pidx_read_layout(Relation index, PidxLayout *layout)
 	}
 }
 
+/*
+ * Read and lock a data page of a bucket's chain, refusing a block that is
+ * not one (a corrupt chain must not be read or written as if it were).
+ */
+Buffer
+pidx_read_data_page(Relation index, BlockNumber blk, uint32 bucket, int mode,
+					BufferAccessStrategy strategy)
+{
+	Buffer		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
+	PidxPageOpaque opaque;
+
+	LockBuffer(buf, mode);
+	opaque = PidxPageGetOpaque(BufferGetPage(buf));
+	if (!(opaque->flags & PIDX_DATA) || opaque->bucket != bucket)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("pprl index \"%s\" block %u is not a page of bucket %u",
+						RelationGetRelationName(index), blk, bucket)));
+	return buf;
+}
+
+/* A bucket's directory slot on its holder page (the metapage for NULLs). */
+PidxBucket *
+pidx_bucket_slot(Page page, uint32 bucket)
+{
+	if (bucket == PIDX_NULL_BUCKET)
+		return &PidxPageGetMeta(page)->nulls;
+	return &PidxPageGetBuckets(page)[bucket % PIDX_BUCKETS_PER_PAGE];
+}
+
+/*
+ * Initialise a directory page holding the `nbuckets` buckets from `first`
+ * on, every chain empty; returns its slots.
+ */
+PidxBucket *
+pidx_init_dir_page(Page page, uint32 first, uint32 nbuckets)
+{
+	uint32		count = Min(PIDX_BUCKETS_PER_PAGE, nbuckets - first);
+	PidxBucket *b;
+
+	pidx_init_page(page, PIDX_DIR, first);
+	b = PidxPageGetBuckets(page);
+	for (uint32 j = 0; j < count; j++)
+	{
+		memset(&b[j], 0, sizeof(PidxBucket));
+		b[j].head = b[j].hint = InvalidBlockNumber;
+	}
+	((PageHeader) page)->pd_lower = (char *) (b + count) - (char *) page;
+	return b;
+}
+
 /* Append an entry to a data page that has room (checked by the caller). */
 void
 pidx_page_add(Page page, const uint8 *bits, int nbytes, ItemPointer tid)

@@ -189,6 +189,14 @@ start_scan(IndexScanDesc scan)
 	MemoryContextSwitchTo(old);
 }
 
+/* A page of a chain, share-locked, for a scan (which can be cancelled). */
+static Buffer
+read_page(Relation index, BlockNumber blk, uint32 bucket)
+{
+	CHECK_FOR_INTERRUPTS();
+	return pidx_read_data_page(index, blk, bucket, BUFFER_LOCK_SHARE, NULL);
+}
+
 /* Whether entry i of a page passes every % key. */
 static inline bool
 passes(PidxScanOpaque so, const ScanBucket *sb, int n, int i)
@@ -225,25 +233,6 @@ score_page(PidxScanOpaque so, Page page)
 			so->items[so->nitems++] = *PidxEntryTid(PidxEntry(page, i, nbytes), nbytes);
 }
 
-/* Read a page of bucket `want` under a share lock (checking what it is). */
-static Buffer
-read_page(IndexScanDesc scan, BlockNumber blk, uint32 want)
-{
-	Buffer		buf;
-	PidxPageOpaque opaque;
-
-	CHECK_FOR_INTERRUPTS();
-	buf = ReadBuffer(scan->indexRelation, blk);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	opaque = PidxPageGetOpaque(BufferGetPage(buf));
-	if (!(opaque->flags & PIDX_DATA) || opaque->bucket != want)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("pprl index \"%s\" block %u is not a page of bucket %u",
-						RelationGetRelationName(scan->indexRelation), blk, want)));
-	return buf;
-}
-
 /* Read and score the next page of the plan; false when all are read. */
 static bool
 next_page(IndexScanDesc scan)
@@ -269,12 +258,24 @@ next_page(IndexScanDesc scan)
 			return false;
 	}
 
-	buf = read_page(scan, so->cur, so->curbucket ? so->curbucket->bucket : PIDX_NULL_BUCKET);
+	buf = read_page(scan->indexRelation, so->cur, so->curbucket ? so->curbucket->bucket : PIDX_NULL_BUCKET);
 	page = BufferGetPage(buf);
 	so->cur = PidxPageGetOpaque(page)->next;
 	score_page(so, page);
 	UnlockReleaseBuffer(buf);
 	return true;
+}
+
+/*
+ * The smallest intersection with the first ORDER BY key by which an entry
+ * of this bucket could still beat the full heap's worst (with a margin for
+ * rounding: the exact distance decides), or -1 when none can.
+ */
+static int64
+min_to_beat_worst(PidxScanOpaque so, const ScanBucket *sb)
+{
+	return pidx_min_common(so->opop[0], sb->bucket,
+						   1.0 - pidx_topk_worst(&so->topk)[0] - 1e-9);
 }
 
 /*
@@ -288,21 +289,16 @@ offer_page(PidxScanOpaque so, const ScanBucket *sb, Page page)
 	int			nbytes = so->layout.nbytes;
 	int			n = PidxPageGetOpaque(page)->nentries;
 	const uint8 *base = PidxEntry(page, 0, nbytes);
-	const double *worst = pidx_topk_worst(&so->topk);
-	int64		cneed = 0;
+	bool		full = pidx_topk_worst(&so->topk) != NULL;
+	int64		cneed = full ? min_to_beat_worst(so, sb) : 0;
 	bool		all_kept = true;
 
+	if (cneed < 0)
+		return false;
 	count_keys(so, base, n, nbytes);
 	if (so->oshare[0] < 0)
 		clk_kern->and_count_block(so->obits[0], 1, nbytes, base, n, PidxStride(nbytes),
 								  nbytes, so->ocounts);
-	if (worst != NULL)
-	{
-		/* below cneed the distance exceeds the worst's (margin for rounding) */
-		cneed = pidx_min_common(so->opop[0], sb->bucket, 1.0 - worst[0] - 1e-9);
-		if (cneed < 0)
-			return false;
-	}
 	for (int i = 0; i < n; i++)
 	{
 		const uint8 *entry = base + (size_t) i * PidxStride(nbytes);
@@ -332,9 +328,12 @@ offer_page(PidxScanOpaque so, const ScanBucket *sb, Page page)
 			continue;			/* returned by an earlier pass */
 		if (!pidx_topk_offer(&so->topk, so->dist, tid, &evicted) || evicted)
 			all_kept = false;
-		worst = pidx_topk_worst(&so->topk);
-		if (worst != NULL && cneed == 0)
-			cneed = Max(0, pidx_min_common(so->opop[0], sb->bucket, 1.0 - worst[0] - 1e-9));
+		if (!full && pidx_topk_worst(&so->topk) != NULL)
+		{
+			/* just filled up: from here on, only entries that could beat the worst */
+			full = true;
+			cneed = Max(0, min_to_beat_worst(so, sb));
+		}
 	}
 	return all_kept;
 }
@@ -366,7 +365,7 @@ run_pass(IndexScanDesc scan)
 		}
 		for (BlockNumber blk = so->layout.buckets[sb->bucket].head; blk != InvalidBlockNumber;)
 		{
-			Buffer		buf = read_page(scan, blk, sb->bucket);
+			Buffer		buf = read_page(scan->indexRelation, blk, sb->bucket);
 			Page		page = BufferGetPage(buf);
 
 			if (!offer_page(so, sb, page))

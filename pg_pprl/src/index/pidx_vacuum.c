@@ -78,15 +78,8 @@ vacuum_chain(Relation index, BlockNumber holder, uint32 bucket, BlockNumber head
 		int			left;
 
 		vacuum_delay_point();
-		buf = ReadBufferExtended(index, MAIN_FORKNUM, blk, RBM_NORMAL, info->strategy);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		buf = pidx_read_data_page(index, blk, bucket, BUFFER_LOCK_EXCLUSIVE, info->strategy);
 		page = BufferGetPage(buf);
-		if (!(PidxPageGetOpaque(page)->flags & PIDX_DATA) ||
-			PidxPageGetOpaque(page)->bucket != bucket)
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("pprl index \"%s\" block %u is not a page of bucket %u",
-							RelationGetRelationName(index), blk, bucket)));
 		removed += vacuum_page(index, buf, nbytes, callback, callback_state, &left);
 		stats->num_index_tuples += left;
 		if (cap - left > most_room)
@@ -105,8 +98,7 @@ vacuum_chain(Relation index, BlockNumber holder, uint32 bucket, BlockNumber head
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	state = GenericXLogStart(index);
 	page = GenericXLogRegisterBuffer(state, buf, 0);
-	b = bucket == PIDX_NULL_BUCKET ? &PidxPageGetMeta(page)->nulls
-		: &PidxPageGetBuckets(page)[bucket % PIDX_BUCKETS_PER_PAGE];
+	b = pidx_bucket_slot(page, bucket);
 	b->ntuples -= Min(b->ntuples, removed);
 	if (roomiest != InvalidBlockNumber && roomiest != b->head)
 		b->hint = roomiest;
