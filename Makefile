@@ -14,6 +14,9 @@
 #   make check-s3        the S3 object store and the API on it, against radosgw
 #   make check-stack     the local multi-node stack (replicas, workers, scaling)
 #   make check-faults    faults in the middle of runs on that stack
+#   make check-adversarial  the API under hostile clients (ASan/UBSan build):
+#                        deep JSON, 1,000 slow connections, stalls, crashes,
+#                        smuggling headers, bounds (ONLY="case ..." for some)
 #   make helm-check      the chart: renders, lint, schemas, golden renders
 #   make check-deploy    the images' entrypoints wired as the chart does
 #   make e2e             the end-to-end suite against a running stack (make up)
@@ -52,7 +55,7 @@ MATCH_SRCS := $(wildcard pg_pprl/src/match/*.c)
 SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all install installcheck check-tap check-core check-migrations check-api check-s3 check-stack check-faults helm-check check-deploy check-encode e2e fuzz test bench demo demo-sql up down clean
+.PHONY: all install installcheck check-tap check-core check-migrations check-api check-s3 check-stack check-faults check-adversarial helm-check check-deploy check-encode e2e fuzz test bench demo demo-sql up down clean
 
 all:
 	$(MAKE) -C pg_pprl
@@ -118,6 +121,11 @@ check-stack: all
 check-faults: all
 	scripts/test-faults.sh
 
+# The API under hostile clients, on its ASan/UBSan build.
+check-adversarial: all
+	$(MAKE) -C api ../build/pprl-api-san
+	ADV_API=$(CURDIR)/build/pprl-api-san scripts/test-adversarial.sh
+
 # The encoder and the pprl command line: clkhash's known answers, bad input,
 # constant memory; under ASan/UBSan, then the optimised build.
 check-encode: all
@@ -148,8 +156,8 @@ fuzz:
 	$(MAKE) -C api fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 
 # The closing line counts the suites above, each of which stops the run on failure.
-test: check-core installcheck check-tap check-encode check-migrations check-api check-s3 check-stack check-faults helm-check check-deploy fuzz
-	@echo "test: 14 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, index on a standby (TAP), encoder, migrations, api units and black-box, S3 store and API on S3, multi-node stack, faults, chart, image start-up, fuzz)"
+test: check-core installcheck check-tap check-encode check-migrations check-api check-s3 check-stack check-faults check-adversarial helm-check check-deploy fuzz
+	@echo "test: 15 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, index on a standby (TAP), encoder, migrations, api units and black-box, S3 store and API on S3, multi-node stack, faults, hostile clients, chart, image start-up, fuzz)"
 
 bench: all
 	scripts/bench.sh

@@ -11,10 +11,10 @@ PACKAGES=(
 	build-essential ca-certificates
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib
 	clang libclang-rt-14-dev llvm valgrind
-	libssl-dev libjansson-dev libcivetweb-dev libpq-dev libhiredis-dev redis-server
+	libssl-dev libjansson-dev libmicrohttpd-dev libpq-dev libhiredis-dev redis-server
 	libcurl4-openssl-dev curl python3
 	ceph-mon ceph-mgr ceph-osd radosgw
-	util-linux libipc-run-perl
+	util-linux libipc-run-perl slowhttptest wrk
 	golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev yamllint nodejs
 )
 

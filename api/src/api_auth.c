@@ -18,13 +18,35 @@
 
 /* The Authorization header, or NULL after sending the 400. */
 static const char *
-presented_token(struct mg_connection *c, const char *route)
+presented_token(HttpRequest *r)
 {
-	const char *auth = mg_get_header(c, "Authorization");
+	const char *auth = http_header(r, "Authorization");
 
 	if (!auth)
-		api_send_problem(c, route, 400, "missing Authorization header");
+		api_send_problem(r, 400, "missing Authorization header");
 	return auth;
+}
+
+/*
+ * The path's id parameter (a project or run id) into out; an id that
+ * cannot exist is answered as a wrong token is (403, or 400 without a
+ * token), so ids cannot be probed.  0 when well formed.
+ */
+int
+api_auth_id(HttpRequest *r, int param, char out[API_TOKEN_HEX + 1])
+{
+	const char *id = http_param(r, param);
+
+	if (!api_token_well_formed(id, strlen(id)))
+	{
+		if (http_header(r, "Authorization"))
+			api_send_problem(r, 403, API_FORBIDDEN);
+		else
+			api_send_problem(r, 400, "missing Authorization header");
+		return -1;
+	}
+	memcpy(out, id, API_TOKEN_HEX + 1);
+	return 0;
 }
 
 /* Whether auth is the result token of project pid (constant-time compare). */
@@ -54,15 +76,15 @@ is_result_token(PGconn *pg, const char *pid, const char *auth)
  * or 403 itself and returns 0 then.
  */
 int
-api_auth_result(struct mg_connection *c, PGconn *pg, const char *pid, const char *route)
+api_auth_result(HttpRequest *r, PGconn *pg, const char *pid)
 {
-	const char *auth = presented_token(c, route);
+	const char *auth = presented_token(r);
 
 	if (!auth)
 		return 0;
 	if (is_result_token(pg, pid, auth))
 		return 1;
-	api_send_problem(c, route, 403, API_FORBIDDEN);
+	api_send_problem(r, 403, API_FORBIDDEN);
 	return 0;
 }
 
@@ -72,13 +94,12 @@ api_auth_result(struct mg_connection *c, PGconn *pg, const char *pid, const char
  * returns API_ROLE_NONE then.
  */
 ApiRole
-api_auth_result_or_receipt(struct mg_connection *c, PGconn *pg, const char *pid,
-						   const char *route, int *dp_index)
+api_auth_result_or_receipt(HttpRequest *r, PGconn *pg, const char *pid, int *dp_index)
 {
-	const char *auth = presented_token(c, route);
+	const char *auth = presented_token(r);
 	char		hex[2 * API_TOKEN_SHA256 + 1];
 	const char *p[2] = {hex, pid};
-	PGresult   *r;
+	PGresult   *res;
 	ApiRole		role = API_ROLE_NONE;
 
 	if (!auth)
@@ -86,17 +107,17 @@ api_auth_result_or_receipt(struct mg_connection *c, PGconn *pg, const char *pid,
 	if (is_result_token(pg, pid, auth))
 		return API_ROLE_RESULT;
 	api_token_hash_hex(auth, strlen(auth), hex);
-	r = api_db_exec(pg, "SELECT d.dp_index FROM uploads u JOIN dataproviders d USING (dp_id) "
+	res = api_db_exec(pg, "SELECT d.dp_index FROM uploads u JOIN dataproviders d USING (dp_id) "
 					"JOIN projects p USING (project_id) WHERE u.receipt_token_sha256 = decode($1, 'hex') "
 					"AND p.project_id = $2 AND p.result_type = 'permutations' AND NOT p.marked_for_deletion",
 					2, p, PGRES_TUPLES_OK);
-	if (r && PQntuples(r) == 1)
+	if (res && PQntuples(res) == 1)
 	{
-		*dp_index = atoi(PQgetvalue(r, 0, 0));
+		*dp_index = atoi(PQgetvalue(res, 0, 0));
 		role = API_ROLE_RECEIPT;
 	}
-	PQclear(r);
+	PQclear(res);
 	if (role == API_ROLE_NONE)
-		api_send_problem(c, route, 403, API_FORBIDDEN);
+		api_send_problem(r, 403, API_FORBIDDEN);
 	return role;
 }

@@ -5,8 +5,10 @@
 #ifndef API_AUTH_H
 #define API_AUTH_H
 
-#include <civetweb.h>
 #include <libpq-fe.h>
+
+#include "api_token.h"
+#include "http_server.h"
 
 #define API_FORBIDDEN "Invalid access token or project doesn't exist"
 
@@ -18,8 +20,8 @@ typedef enum ApiRole
 	API_ROLE_RECEIPT
 } ApiRole;
 
-extern int	api_auth_result(struct mg_connection *c, PGconn *pg, const char *pid, const char *route);
-extern ApiRole api_auth_result_or_receipt(struct mg_connection *c, PGconn *pg, const char *pid,
-										  const char *route, int *dp_index);
+extern int	api_auth_id(HttpRequest *r, int param, char out[API_TOKEN_HEX + 1]);
+extern int	api_auth_result(HttpRequest *r, PGconn *pg, const char *pid);
+extern ApiRole api_auth_result_or_receipt(HttpRequest *r, PGconn *pg, const char *pid, int *dp_index);
 
 #endif							/* API_AUTH_H */

@@ -1,7 +1,8 @@
 /*
  * api_ctx.h
  *	  What every route handler needs: the database pool, the object store,
- *	  the job queue and the request limits resolved from configuration.
+ *	  the job queue, readiness, per-client accounting and the request
+ *	  limits resolved from configuration (docs/service.md, "Limits").
  */
 #ifndef API_CTX_H
 #define API_CTX_H
@@ -9,7 +10,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "api_clients.h"
 #include "api_db.h"
+#include "api_health.h"
 #include "api_queue.h"
 #include "store.h"
 
@@ -20,6 +23,12 @@ typedef struct ApiLimits
 	int			min_encoding_size;	/* bytes; runs fail outside the range */
 	int			max_encoding_size;
 	int			max_uploads;		/* concurrent uploads; 503 beyond */
+	int			max_uploads_per_client; /* 429 beyond; 0: no bound */
+	int			projects_per_minute;	/* per client; 429 beyond; 0: no bound */
+	int			max_projects;		/* in all; 429 beyond; 0: no bound */
+	int			max_runs_per_project;	/* kept runs of any state; 429 beyond */
+	int			max_active_runs_per_project;	/* not yet completed or failed */
+	int			max_active_runs;	/* queued or running in all; 429 beyond */
 } ApiLimits;
 
 typedef struct ApiCtx
@@ -27,6 +36,8 @@ typedef struct ApiCtx
 	ApiDb	   *db;
 	ObjectStore *store;
 	ApiQueue   *queue;
+	ApiHealth  *health;
+	ApiClients *clients;
 	ApiLimits	limits;
 	atomic_int	uploads;		/* uploads in flight */
 } ApiCtx;

@@ -3,7 +3,11 @@
  *	  Connection pool: `size` connections opened at start (waiting a bounded
  *	  time for the database, so a pod started before its database comes up
  *	  instead of crash-looping), handed out to request threads under a mutex
- *	  and condition variable.  A connection found broken is reset before use.
+ *	  and condition variable, for at most API_DB_WAIT_MS of waiting: a
+ *	  request that finds them all busy for longer is answered 503 rather
+ *	  than queued without end.  Handlers hold one only for their queries,
+ *	  never while a client sends or reads.  A connection found broken is
+ *	  reset before use.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -78,12 +82,21 @@ api_db_open(const char *conninfo, int size, int wait_seconds, char *err, size_t 
 	return db;
 }
 
-/* Take a connection, waiting for one to be free. */
+/* Take a connection, waiting up to API_DB_WAIT_MS for one; NULL when none. */
 PGconn *
 api_db_get(ApiDb *db)
 {
 	PGconn	   *c = NULL;
+	struct timespec deadline;
 
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += API_DB_WAIT_MS / 1000;
+	deadline.tv_nsec += (API_DB_WAIT_MS % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L)
+	{
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&db->lock);
 	while (!c)
 	{
@@ -93,38 +106,27 @@ api_db_get(ApiDb *db)
 				db->busy[i] = 1;
 				c = db->conns[i];
 			}
-		if (!c)
-			pthread_cond_wait(&db->freed, &db->lock);
+		if (!c && pthread_cond_timedwait(&db->freed, &db->lock, &deadline) != 0)
+			break;
 	}
 	pthread_mutex_unlock(&db->lock);
-	if (PQstatus(c) != CONNECTION_OK)
+	if (c && PQstatus(c) != CONNECTION_OK)
 		PQreset(c);
 	return c;
 }
 
-/* Give a connection back. */
+/* Give a connection back (NULL: nothing). */
 void
 api_db_put(ApiDb *db, PGconn *conn)
 {
+	if (!conn)
+		return;
 	pthread_mutex_lock(&db->lock);
 	for (int i = 0; i < db->size; i++)
 		if (db->conns[i] == conn)
 			db->busy[i] = 0;
 	pthread_cond_signal(&db->freed);
 	pthread_mutex_unlock(&db->lock);
-}
-
-/* Whether the database answers a trivial query now. */
-int
-api_db_ping(ApiDb *db)
-{
-	PGconn	   *c = api_db_get(db);
-	PGresult   *r = PQexec(c, "SELECT 1");
-	int			ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-
-	PQclear(r);
-	api_db_put(db, c);
-	return ok;
 }
 
 /* Close every connection and the pool. */

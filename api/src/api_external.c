@@ -15,10 +15,11 @@
 #include "api_db.h"
 #include "api_external.h"
 #include "api_http.h"
+#include "api_json.h"
+#include "api_routes.h"
 #include "api_settings.h"
 #include "api_token.h"
 
-#define ROUTE "/projects/{pid}/authorize-external-upload"
 #define NOT_ALLOWED "Provided object store path is not allowed"
 #define DISABLED "Feature Disabled: external uploads need the S3 object store with " \
 	"S3_STS_ROLE_ARN; upload through .../clks or .../binaryclks"
@@ -37,7 +38,7 @@ find_party(ApiCtx *ctx, const char *pid, const char *token, int *dp_index, int *
 	int			status = 0;
 
 	if (!pg)
-		return 503;
+		return 503;				/* every connection busy */
 	api_token_hash_hex(token, strlen(token), hex);
 	r = api_db_exec(pg, "SELECT d.dp_index, d.uploaded IN ('done', 'in_progress') FROM dataproviders d "
 					"JOIN projects p USING (project_id) WHERE d.update_token_sha256 = decode($1, 'hex') "
@@ -63,9 +64,8 @@ find_party(ApiCtx *ctx, const char *pid, const char *token, int *dp_index, int *
  * none, 503 when it failed.  The secrets go to the client only.
  */
 int
-api_send_grant(struct mg_connection *c, ApiCtx *ctx, const char *route, const char *key,
-			   StoreGrantKind kind, const char *who, int status, const char *where,
-			   const char *disabled)
+api_send_grant(HttpRequest *r, ApiCtx *ctx, const char *key, StoreGrantKind kind, const char *who,
+			   int status, const char *where, const char *disabled)
 {
 	char		err[512];
 	StoreGrant *g = malloc(sizeof(StoreGrant));
@@ -73,15 +73,15 @@ api_send_grant(struct mg_connection *c, ApiCtx *ctx, const char *route, const ch
 	int			rc;
 
 	if (!g)
-		return api_send_problem(c, route, 500, "out of memory");
+		return api_send_problem(r, 500, "out of memory");
 	rc = store_grant(ctx->store, key, kind, who, g, err, sizeof(err));
 	if (rc != 0)
 	{
 		free(g);
 		if (rc == 1)
-			return api_send_problem(c, route, 501, disabled);
+			return api_send_problem(r, 501, disabled);
 		api_log("error", "cannot issue object store credentials", json_pack("{s:s}", "error", err));
-		return api_send_problem(c, route, 503, "the object store could not issue credentials");
+		return api_send_problem(r, 503, "the object store could not issue credentials");
 	}
 	o = json_pack("{s:{s:s,s:s,s:s,s:s},s:{s:s,s:b,s:s,s:s}}",
 				  "credentials", "AccessKeyId", g->access_key, "SecretAccessKey", g->secret_key,
@@ -90,7 +90,7 @@ api_send_grant(struct mg_connection *c, ApiCtx *ctx, const char *route, const ch
 				  "path", g->path);
 	memset(g, 0, sizeof(*g));
 	free(g);
-	return api_send_json(c, route, status, o);
+	return api_send_json(r, status, o);
 }
 
 /*
@@ -99,30 +99,34 @@ api_send_grant(struct mg_connection *c, ApiCtx *ctx, const char *route, const ch
  * role) the feature is off: 501, which clients (anonlink-client) answer by
  * uploading through the API, as they do for upstream's "Feature Disabled".
  */
-int
-api_authorize_external_upload(struct mg_connection *c, ApiCtx *ctx, const char *pid)
+void
+api_route_authorize_external(HttpRequest *r)
 {
-	const char *auth = mg_get_header(c, "Authorization");
-	char		key[128],
+	ApiCtx	   *ctx = http_app(r);
+	const char *auth = http_header(r, "Authorization");
+	char		pid[API_TOKEN_HEX + 1],
+				key[128],
 				who[64];
 	int			dp_index = 0,
 				used = 0,
 				status;
 
-	if (strcmp(mg_get_request_info(c)->request_method, "GET") != 0)
-		return api_send_problem(c, ROUTE, 405, "use GET");
+	if (api_auth_id(r, 0, pid) != 0)
+		return;
 	if (!auth)
-		return api_send_problem(c, ROUTE, 400, "missing Authorization header");
-	if (store_is_local(ctx->store))
-		return api_send_problem(c, ROUTE, 501, DISABLED);
-	if ((status = find_party(ctx, pid, auth, &dp_index, &used)) != 0)
-		return api_send_problem(c, ROUTE, status, status == 403 ? API_FORBIDDEN
-								: "database unavailable");
-	if (used)
-		return api_send_problem(c, ROUTE, 403, "This token has already been used to upload clks.");
-	snprintf(key, sizeof(key), "external/%s/%d", pid, dp_index);
-	snprintf(who, sizeof(who), "pprl-%.16s-%d", pid, dp_index);
-	return api_send_grant(c, ctx, ROUTE, key, STORE_GRANT_PUT_UNDER, who, 201, "upload", DISABLED);
+		api_send_problem(r, 400, "missing Authorization header");
+	else if (store_is_local(ctx->store))
+		api_send_problem(r, 501, DISABLED);
+	else if ((status = find_party(ctx, pid, auth, &dp_index, &used)) != 0)
+		api_send_problem(r, status, status == 403 ? API_FORBIDDEN : "database unavailable");
+	else if (used)
+		api_send_problem(r, 403, "This token has already been used to upload clks.");
+	else
+	{
+		snprintf(key, sizeof(key), "external/%s/%d", pid, dp_index);
+		snprintf(who, sizeof(who), "pprl-%.16s-%d", pid, dp_index);
+		api_send_grant(r, ctx, key, STORE_GRANT_PUT_UNDER, who, 201, "upload", DISABLED);
+	}
 }
 
 /*
@@ -163,8 +167,8 @@ int
 api_pointer_resolve(ObjectStore *s, const char *pid, int dp_index, const char *body, size_t len,
 					ApiPointer *p, char *err, size_t errlen)
 {
-	json_error_t je;
-	json_t	   *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je),
+	char		jerr[160];
+	json_t	   *doc = api_json_parse(body, len, jerr, sizeof(jerr)),
 			   *blocks;
 	char		folder[128];
 	int			status;
@@ -173,7 +177,7 @@ api_pointer_resolve(ObjectStore *s, const char *pid, int dp_index, const char *b
 	memset(p, 0, sizeof(*p));
 	if (!doc)
 	{
-		snprintf(err, errlen, "invalid JSON in the pointer upload: %s", je.text);
+		snprintf(err, errlen, "the pointer upload is %s", jerr);
 		return 400;
 	}
 	snprintf(folder, sizeof(folder), "external/%s/%d/", pid, dp_index);

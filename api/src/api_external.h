@@ -11,9 +11,8 @@
 
 #include <stddef.h>
 
-#include <civetweb.h>
-
 #include "api_ctx.h"
+#include "http_server.h"
 
 #define API_POINTER_MAX_BODY 65536	/* a pointer body is a few hundred bytes */
 #define API_KEY_MAX 512
@@ -26,10 +25,8 @@ typedef struct ApiPointer
 	char		blocks_key[API_KEY_MAX];	/* "" when there is no blocks file */
 } ApiPointer;
 
-extern int	api_send_grant(struct mg_connection *c, ApiCtx *ctx, const char *route, const char *key,
-						   StoreGrantKind kind, const char *who, int status, const char *where,
-						   const char *disabled);
-extern int	api_authorize_external_upload(struct mg_connection *c, ApiCtx *ctx, const char *pid);
+extern int	api_send_grant(HttpRequest *r, ApiCtx *ctx, const char *key, StoreGrantKind kind,
+						   const char *who, int status, const char *where, const char *disabled);
 extern int	api_pointer_resolve(ObjectStore *s, const char *pid, int dp_index, const char *body,
 								size_t len, ApiPointer *p, char *err, size_t errlen);
 

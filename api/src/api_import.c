@@ -1,6 +1,6 @@
 /*
  * api_import.c
- *	  Binary COPY of upload records into an encodings partition.  Each row
+ *	  Binary COPY of upload records into a party's encodings table.  Each row
  *	  is (row_id int8, clk, blocks text[]) in PostgreSQL's binary COPY format
  *	  (clk's binary form is int32 bit count + bytes); rows are buffered and
  *	  sent in pieces of about 256 kB.  A project without blocking stores the
@@ -114,8 +114,10 @@ put_text_array(ApiImport *im, const char *elems, const uint32_t *lens, int n)
 }
 
 /*
- * Start the transaction and the COPY into partition enc_<pid>_<dp_index>
- * (pid is a validated hex id), or into a staging table when staged.
+ * Start the COPY into the party's table enc_<pid>_<dp_index> (pid is a
+ * validated hex id), or into a staging table when staged, inside the
+ * caller's open transaction (which holds the party's claim); on failure
+ * that transaction is rolled back.
  */
 ApiImport *
 api_import_begin(PGconn *pg, const char *pid, int dp_index, int staged, char *err, size_t errlen)
@@ -133,8 +135,7 @@ api_import_begin(PGconn *pg, const char *pid, int dp_index, int staged, char *er
 	im->pg = pg;
 	im->staged = staged;
 	snprintf(im->target, sizeof(im->target), "\"enc_%.48s_%d\"", pid, dp_index);
-	if (!api_db_command(pg, "BEGIN") ||
-		(staged && !api_db_command(pg, "CREATE TEMP TABLE upload_stage (row_id bigint, clk clk, "
+	if ((staged && !api_db_command(pg, "CREATE TEMP TABLE upload_stage (row_id bigint, clk clk, "
 								   "blocks text[]) ON COMMIT DROP")))
 		goto fail;
 	snprintf(sql, sizeof(sql), "COPY %s (row_id, clk, blocks) FROM STDIN (FORMAT binary)",
@@ -209,12 +210,17 @@ api_import_block(ApiImport *im, uint64_t row, const char *id, size_t len)
 	return flush(im, 0);
 }
 
-/* 400 for data the database rejects (class 22/23), 500 otherwise. */
+/*
+ * 400 for data the database rejects (class 22/23), 409 for an import
+ * cancelled because its project is being deleted, 500 otherwise.
+ */
 static int
 status_of(PGresult *r)
 {
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 
+	if (state && strcmp(state, "57014") == 0)
+		return 409;
 	return state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0) ? 400 : 500;
 }
 

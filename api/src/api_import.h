@@ -1,12 +1,12 @@
 /*
  * api_import.h
- *	  Importing an upload into its party's encodings partition with one
- *	  binary COPY, in the same pass as the body streams in.  Records whose
- *	  blocks are known with them (clks, clknblocks, binary) go straight into
- *	  the partition; the "encodings" + "blocks" form, whose block map may come
+ *	  Importing an upload into its party's encodings table with one binary
+ *	  COPY, in the same pass as the body streams in.  Records whose blocks
+ *	  are known with them (clks, clknblocks, binary) go straight into the
+ *	  table; the "encodings" + "blocks" form, whose block map may come
  *	  before or after the encodings, goes through a temporary staging table
- *	  joined at the end.  Everything happens in one transaction that the
- *	  caller commits (with the upload's bookkeeping) or rolls back.
+ *	  joined at the end.  Everything happens in the caller's transaction,
+ *	  which it commits (with the upload's bookkeeping) or rolls back.
  */
 #ifndef API_IMPORT_H
 #define API_IMPORT_H

@@ -6,23 +6,27 @@
  *	  Every SQL statement is parameterised.  As upstream, a missing
  *	  Authorization header is 400 and a wrong token or unknown project is
  *	  the same 403, so tokens cannot be used to probe for projects.
+ *	  Creation is bounded per client (PPRL_PROJECTS_PER_MINUTE) and in all
+ *	  (PPRL_MAX_PROJECTS), answered 429 with Retry-After.  Deletion marks
+ *	  the project (every route then treats it as gone), cancels its uploads
+ *	  and purges it under a short lock timeout, leaving what is still busy
+ *	  to the janitor: it never waits on, or holds up, other projects.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
 #include "api_auth.h"
-#include "api_external.h"
+#include "api_ctx.h"
 #include "api_db.h"
 #include "api_http.h"
-#include "api_projects.h"
-#include "api_runs.h"
+#include "api_janitor.h"
+#include "api_routes.h"
 #include "api_token.h"
-#include "api_upload.h"
 
-#define CREATE_BODY_MAX (1024 * 1024)
 #define MAX_PARTIES 64
 
 /* Validate a project-creation body; NULL when fine, else the problem. */
@@ -56,63 +60,81 @@ validate_new_project(json_t *body, const char **result_type, json_int_t *parties
 	return NULL;
 }
 
-/* POST /api/v1/projects. */
+/*
+ * Whether a new project fits the bounds: the client's rate and the
+ * number of projects.  Sends the 429 (or 503) itself and returns 0 if not.
+ */
 static int
-create_project(struct mg_connection *c, ApiDb *db)
+creation_allowed(HttpRequest *r, ApiCtx *ctx, PGconn *pg)
 {
-	int			status;
-	char		err[256];
-	json_t	   *body = api_read_json(c, CREATE_BODY_MAX, &status, err, sizeof(err));
-	const char *problem,
-			   *result_type = NULL;
-	json_int_t	parties = 2;
-	char		pid[API_TOKEN_HEX + 1],
-				result[API_TOKEN_HEX + 1],
-				hex[2 * API_TOKEN_SHA256 + 1],
-				nparties[16];
-	json_t	   *tokens,
-			   *resp;
-	char	   *schema;
-	PGconn	   *pg;
+	char		msg[200],
+				retry[16];
+	int			after = 1;
+
+	if (!api_clients_take(ctx->clients, http_client(r), ctx->limits.projects_per_minute, &after))
+	{
+		snprintf(retry, sizeof(retry), "%d", after);
+		http_add_header(r, "Retry-After", retry);
+		snprintf(msg, sizeof(msg), "too many projects created from this address: at most %d a minute "
+				 "(PPRL_PROJECTS_PER_MINUTE)", ctx->limits.projects_per_minute);
+		api_send_problem(r, 429, msg);
+		return 0;
+	}
+	if (ctx->limits.max_projects > 0)
+	{
+		char		lim[16];
+		const char *p[1] = {lim};
+		PGresult   *res;
+		int			full;
+
+		snprintf(lim, sizeof(lim), "%d", ctx->limits.max_projects);
+		res = api_db_exec(pg, "SELECT count(*) >= $1::int FROM projects", 1, p, PGRES_TUPLES_OK);
+		if (!res)
+		{
+			api_send_problem(r, 503, "database error");
+			return 0;
+		}
+		full = PQgetvalue(res, 0, 0)[0] == 't';
+		PQclear(res);
+		if (full)
+		{
+			http_add_header(r, "Retry-After", "60");
+			snprintf(msg, sizeof(msg), "this service holds its maximum of %d projects "
+					 "(PPRL_MAX_PROJECTS); delete finished ones", ctx->limits.max_projects);
+			api_send_problem(r, 429, msg);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Insert the project, its parties and their tables (one transaction); 1 when done. */
+static int
+insert_project(PGconn *pg, json_t *body, const char *pid, const char *result_hex,
+			   const char *result_type, json_int_t parties, json_t *tokens)
+{
+	char	   *schema = json_dumps(json_object_get(body, "schema"), JSON_COMPACT);
+	char		nparties[16],
+				hex[2 * API_TOKEN_SHA256 + 1];
+	const char *name = json_string_value(json_object_get(body, "name")),
+			   *notes = json_string_value(json_object_get(body, "notes"));
+	const char *p[8] = {pid, result_hex, schema, result_type, nparties, name ? name : "",
+	notes ? notes : "", json_is_true(json_object_get(body, "uses_blocking")) ? "true" : "false"};
+	PGresult   *res;
 	int			ok;
 
-	if (!body)
-		return api_send_problem(c, "/projects", status, err);
-	problem = validate_new_project(body, &result_type, &parties);
-	if (problem)
-	{
-		json_decref(body);
-		return api_send_problem(c, "/projects", 400, problem);
-	}
-	if (api_token_new(pid) != 0 || api_token_new(result) != 0)
-	{
-		json_decref(body);
-		return api_send_problem(c, "/projects", 500, "no randomness available");
-	}
-	api_token_hash_hex(result, API_TOKEN_HEX, hex);
-	schema = json_dumps(json_object_get(body, "schema"), JSON_COMPACT);
 	snprintf(nparties, sizeof(nparties), "%d", (int) parties);
-	tokens = json_array();
-	pg = api_db_get(db);
-	ok = api_db_command(pg, "BEGIN");
-	{
-		const char *p[8] = {pid, hex, schema, result_type, nparties,
-			json_string_value(json_object_get(body, "name")) ? json_string_value(json_object_get(body, "name")) : "",
-			json_string_value(json_object_get(body, "notes")) ? json_string_value(json_object_get(body, "notes")) : "",
-		json_is_true(json_object_get(body, "uses_blocking")) ? "true" : "false"};
-		PGresult   *r = ok ? api_db_exec(pg, "INSERT INTO projects (project_id, result_token_sha256, schema, result_type, "
-								  "parties, name, notes, uses_blocking) VALUES ($1, decode($2, 'hex'), $3::jsonb, $4, "
-								  "$5::smallint, $6, $7, $8::boolean)", 8, p, PGRES_COMMAND_OK) : NULL;
-
-		ok = r != NULL;
-		PQclear(r);
-	}
+	ok = schema && api_db_command(pg, "BEGIN");
+	res = ok ? api_db_exec(pg, "INSERT INTO projects (project_id, result_token_sha256, schema, result_type, "
+						   "parties, name, notes, uses_blocking) VALUES ($1, decode($2, 'hex'), $3::jsonb, $4, "
+						   "$5::smallint, $6, $7, $8::boolean)", 8, p, PGRES_COMMAND_OK) : NULL;
+	ok = res != NULL;
+	PQclear(res);
 	for (int i = 0; ok && i < parties; i++)
 	{
 		char		tok[API_TOKEN_HEX + 1],
 					idx[16];
-		const char *p[3] = {pid, idx, hex};
-		PGresult   *r;
+		const char *q[3] = {pid, idx, hex};
 
 		snprintf(idx, sizeof(idx), "%d", i);
 		if (api_token_new(tok) != 0)
@@ -121,176 +143,196 @@ create_project(struct mg_connection *c, ApiDb *db)
 			break;
 		}
 		api_token_hash_hex(tok, API_TOKEN_HEX, hex);
-		r = api_db_exec(pg, "INSERT INTO dataproviders (project_id, dp_index, update_token_sha256) "
-				 "VALUES ($1, $2::smallint, decode($3, 'hex'))", 3, p, PGRES_COMMAND_OK);
-		ok = r != NULL;
-		PQclear(r);
+		res = api_db_exec(pg, "INSERT INTO dataproviders (project_id, dp_index, update_token_sha256) "
+						  "VALUES ($1, $2::smallint, decode($3, 'hex'))", 3, q, PGRES_COMMAND_OK);
+		ok = res != NULL;
+		PQclear(res);
 		json_array_append_new(tokens, json_string(tok));
 	}
 	if (ok)
 	{
-		const char *p[2] = {pid, nparties};
-		PGresult   *r = api_db_exec(pg, "SELECT service_add_project_partitions($1, $2::int)", 2, p, PGRES_TUPLES_OK);
+		const char *q[2] = {pid, nparties};
 
-		ok = r != NULL;
-		PQclear(r);
+		res = api_db_exec(pg, "SELECT service_add_party_tables($1, $2::int)", 2, q, PGRES_TUPLES_OK);
+		ok = res != NULL;
+		PQclear(res);
 	}
 	ok = api_db_command(pg, ok ? "COMMIT" : "ROLLBACK") && ok;
-	api_db_put(db, pg);
 	free(schema);
-	json_decref(body);
-	if (!ok)
+	return ok;
+}
+
+/* POST /api/v1/projects. */
+static void
+create_project(HttpRequest *r, ApiCtx *ctx)
+{
+	int			status;
+	char		err[256];
+	json_t	   *body = api_read_json(r, &status, err, sizeof(err));
+	const char *problem,
+			   *result_type = NULL;
+	json_int_t	parties = 2;
+	char		pid[API_TOKEN_HEX + 1],
+				result[API_TOKEN_HEX + 1],
+				hex[2 * API_TOKEN_SHA256 + 1];
+	json_t	   *tokens;
+	PGconn	   *pg;
+	int			ok;
+
+	if (!body)
 	{
-		json_decref(tokens);
-		return api_send_problem(c, "/projects", 500, "could not create the project");
+		api_send_problem(r, status, err);
+		return;
 	}
-	resp = json_pack("{s:s,s:o,s:s}", "project_id", pid, "update_tokens", tokens, "result_token", result);
-	return api_send_json(c, "/projects", 201, resp);
+	if ((problem = validate_new_project(body, &result_type, &parties)) != NULL)
+		api_send_problem(r, 400, problem);
+	else if (api_token_new(pid) != 0 || api_token_new(result) != 0)
+		api_send_problem(r, 500, "no randomness available");
+	else if (!(pg = api_db_get(ctx->db)))
+		api_send_busy(r, "every database connection is busy");
+	else
+	{
+		if (creation_allowed(r, ctx, pg))
+		{
+			api_token_hash_hex(result, API_TOKEN_HEX, hex);
+			tokens = json_array();
+			ok = insert_project(pg, body, pid, hex, result_type, parties, tokens);
+			if (ok)
+				api_send_json(r, 201, json_pack("{s:s,s:o,s:s}", "project_id", pid, "update_tokens", tokens,
+												"result_token", result));
+			else
+			{
+				json_decref(tokens);
+				api_send_problem(r, 500, "could not create the project");
+			}
+		}
+		api_db_put(ctx->db, pg);
+	}
+	json_decref(body);
 }
 
 /* GET /api/v1/projects: every project's id and creation time (as upstream). */
-static int
-list_projects(struct mg_connection *c, ApiDb *db)
+static void
+list_projects(HttpRequest *r, ApiCtx *ctx)
 {
-	PGconn	   *pg = api_db_get(db);
-	PGresult   *r = api_db_exec(pg, "SELECT project_id, to_char(time_added AT TIME ZONE 'UTC', "
-						 "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM projects "
-						 "WHERE NOT marked_for_deletion ORDER BY time_added", 0, NULL, PGRES_TUPLES_OK);
-	json_t	   *list = json_array();
+	PGconn	   *pg = api_db_get(ctx->db);
+	PGresult   *res;
+	json_t	   *list;
 
-	api_db_put(db, pg);
-	if (!r)
+	if (!pg)
 	{
-		json_decref(list);
-		return api_send_problem(c, "/projects", 503, "database error");
+		api_send_busy(r, "every database connection is busy");
+		return;
 	}
-	for (int i = 0; i < PQntuples(r); i++)
-		json_array_append_new(list, json_pack("{s:s,s:s}", "project_id", PQgetvalue(r, i, 0),
-											  "time_added", PQgetvalue(r, i, 1)));
-	PQclear(r);
-	return api_send_json(c, "/projects", 200, list);
+	res = api_db_exec(pg, "SELECT project_id, to_char(time_added AT TIME ZONE 'UTC', "
+					  "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM projects "
+					  "WHERE NOT marked_for_deletion ORDER BY time_added", 0, NULL, PGRES_TUPLES_OK);
+	api_db_put(ctx->db, pg);
+	if (!res)
+	{
+		api_send_problem(r, 503, "database error");
+		return;
+	}
+	list = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(list, json_pack("{s:s,s:s}", "project_id", PQgetvalue(res, i, 0),
+											  "time_added", PQgetvalue(res, i, 1)));
+	PQclear(res);
+	api_send_json(r, 200, list);
 }
 
 /* GET /api/v1/projects/{pid}: the project description. */
-static int
-describe_project(struct mg_connection *c, ApiDb *db, const char *pid)
+static void
+describe_project(HttpRequest *r, PGconn *pg, const char *pid)
 {
-	PGconn	   *pg = api_db_get(db);
 	const char *p[1] = {pid};
-	PGresult   *r;
+	PGresult   *res;
 	json_t	   *o,
 			   *schema;
-	int			rc,
-				dp_index;
+	int			dp_index;
 
-	if (api_auth_result_or_receipt(c, pg, pid, "/projects/{pid}", &dp_index) == API_ROLE_NONE)
+	if (api_auth_result_or_receipt(r, pg, pid, &dp_index) == API_ROLE_NONE)
+		return;
+	res = api_db_exec(pg, "SELECT p.schema::text, p.result_type, p.parties, p.name, p.notes, p.uses_blocking, "
+					  "(SELECT count(*) FROM dataproviders d WHERE d.project_id = p.project_id AND d.uploaded = 'done'), "
+					  "EXISTS (SELECT 1 FROM dataproviders d WHERE d.project_id = p.project_id AND d.uploaded = 'error') "
+					  "FROM projects p WHERE p.project_id = $1", 1, p, PGRES_TUPLES_OK);
+	if (!res || PQntuples(res) != 1)
 	{
-		api_db_put(db, pg);
-		return 403;
+		PQclear(res);
+		api_send_problem(r, 403, API_FORBIDDEN);
+		return;
 	}
-	r = api_db_exec(pg, "SELECT p.schema::text, p.result_type, p.parties, p.name, p.notes, p.uses_blocking, "
-			 "(SELECT count(*) FROM dataproviders d WHERE d.project_id = p.project_id AND d.uploaded = 'done'), "
-			 "EXISTS (SELECT 1 FROM dataproviders d WHERE d.project_id = p.project_id AND d.uploaded = 'error') "
-			 "FROM projects p WHERE p.project_id = $1", 1, p, PGRES_TUPLES_OK);
-	api_db_put(db, pg);
-	if (!r || PQntuples(r) != 1)
-	{
-		PQclear(r);
-		return api_send_problem(c, "/projects/{pid}", 403, API_FORBIDDEN);
-	}
-	schema = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+	schema = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
 	o = json_pack("{s:s,s:o,s:s,s:i,s:s,s:s,s:i,s:b,s:b}", "project_id", pid,
-				  "schema", schema ? schema : json_object(), "result_type", PQgetvalue(r, 0, 1),
-				  "number_parties", atoi(PQgetvalue(r, 0, 2)), "name", PQgetvalue(r, 0, 3),
-				  "notes", PQgetvalue(r, 0, 4), "parties_contributed", atoi(PQgetvalue(r, 0, 6)),
-				  "error", PQgetvalue(r, 0, 7)[0] == 't', "uses_blocking", PQgetvalue(r, 0, 5)[0] == 't');
-	PQclear(r);
-	rc = api_send_json(c, "/projects/{pid}", 200, o);
-	return rc;
+				  "schema", schema ? schema : json_object(), "result_type", PQgetvalue(res, 0, 1),
+				  "number_parties", atoi(PQgetvalue(res, 0, 2)), "name", PQgetvalue(res, 0, 3),
+				  "notes", PQgetvalue(res, 0, 4), "parties_contributed", atoi(PQgetvalue(res, 0, 6)),
+				  "error", PQgetvalue(res, 0, 7)[0] == 't', "uses_blocking", PQgetvalue(res, 0, 5)[0] == 't');
+	PQclear(res);
+	api_send_json(r, 200, o);
 }
 
-/* DELETE /api/v1/projects/{pid}: drop its encodings and rows (runs cascade). */
-static int
-delete_project(struct mg_connection *c, ApiCtx *ctx, const char *pid)
+/*
+ * DELETE /api/v1/projects/{pid}: mark it (from now on it is gone for
+ * every route), then purge it, or leave the purge to the janitor when
+ * its tables are busy for longer than the lock timeout.
+ */
+static void
+delete_project(HttpRequest *r, ApiCtx *ctx, PGconn *pg, const char *pid)
 {
-	static const char *const folders[] = {"uploads", "external", "results"};
-	ApiDb	   *db = ctx->db;
-	PGconn	   *pg = api_db_get(db);
-	char		prefix[128],
-				err[256];
 	const char *p[1] = {pid};
-	PGresult   *r1 = NULL,
-			   *r2 = NULL;
+	PGresult   *res;
 	int			ok;
 
-	if (!api_auth_result(c, pg, pid, "/projects/{pid}"))
+	if (!api_auth_result(r, pg, pid))
+		return;
+	ok = api_db_command(pg, "BEGIN") && api_db_command(pg, "SET LOCAL lock_timeout = '2s'");
+	res = ok ? api_db_exec(pg, "UPDATE projects SET marked_for_deletion = true WHERE project_id = $1", 1, p,
+						   PGRES_COMMAND_OK) : NULL;
+	ok = res != NULL;
+	PQclear(res);
+	if (!ok || !api_db_command(pg, "COMMIT"))
 	{
-		api_db_put(db, pg);
-		return 403;
+		api_db_command(pg, "ROLLBACK");
+		api_send_busy(r, "the project is busy");
+		return;
 	}
-	ok = api_db_command(pg, "BEGIN") &&
-		(r1 = api_db_exec(pg, "SELECT service_drop_project_partitions($1)", 1, p, PGRES_TUPLES_OK)) != NULL &&
-		(r2 = api_db_exec(pg, "DELETE FROM projects WHERE project_id = $1", 1, p, PGRES_COMMAND_OK)) != NULL;
-	PQclear(r1);
-	PQclear(r2);
-	ok = api_db_command(pg, ok ? "COMMIT" : "ROLLBACK") && ok;
-	api_db_put(db, pg);
-	if (!ok)
-		return api_send_problem(c, "/projects/{pid}", 500, "could not delete the project");
-	/* the rows are gone; now its objects (uploads, external uploads, results) */
-	for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++)
-	{
-		snprintf(prefix, sizeof(prefix), "%s/%s/", folders[i], pid);
-		store_remove_prefix(ctx->store, prefix, err, sizeof(err));
-	}
-	return api_send_body(c, "/projects/{pid}", 204, "application/json", NULL);
+	for (int attempt = 0; attempt < 3 && api_janitor_purge(ctx, pg, pid) == 1; attempt++)
+		usleep(100 * 1000);
+	api_send_body(r, 204, "application/json", NULL);
 }
 
-/* /api/v1/projects */
-int
-api_route_projects(struct mg_connection *c, void *cb)
+/* /api/v1/projects: POST creates, GET lists. */
+void
+api_route_projects(HttpRequest *r)
 {
-	ApiCtx	   *ctx = cb;
-	const char *m = mg_get_request_info(c)->request_method;
+	ApiCtx	   *ctx = http_app(r);
 
-	if (strcmp(m, "POST") == 0)
-		return create_project(c, ctx->db);
-	if (strcmp(m, "GET") == 0)
-		return list_projects(c, ctx->db);
-	return api_send_problem(c, "/projects", 405, "use GET or POST");
+	if (strcmp(http_method(r), "POST") == 0)
+		create_project(r, ctx);
+	else
+		list_projects(r, ctx);
 }
 
-/* /api/v1/projects/{pid}[/...] */
-int
-api_route_project(struct mg_connection *c, void *cb)
+/* /api/v1/projects/{pid}: GET describes, DELETE deletes. */
+void
+api_route_project(HttpRequest *r)
 {
-	ApiCtx	   *ctx = cb;
-	const struct mg_request_info *ri = mg_get_request_info(c);
-	const char *rest = ri->local_uri + strlen("/api/v1/projects/");
+	ApiCtx	   *ctx = http_app(r);
 	char		pid[API_TOKEN_HEX + 1];
+	PGconn	   *pg;
 
-	/* An id that cannot exist is the same 403 as a wrong token. */
-	if (!api_token_well_formed(rest, strcspn(rest, "/")))
-		return api_send_problem(c, "/projects/{pid}", mg_get_header(c, "Authorization") ? 403 : 400,
-								mg_get_header(c, "Authorization") ? API_FORBIDDEN : "missing Authorization header");
-	memcpy(pid, rest, API_TOKEN_HEX);
-	pid[API_TOKEN_HEX] = '\0';
-	rest += API_TOKEN_HEX;
-	if (*rest == '\0' || strcmp(rest, "/") == 0)
+	if (api_auth_id(r, 0, pid) != 0)
+		return;
+	if (!(pg = api_db_get(ctx->db)))
 	{
-		if (strcmp(ri->request_method, "GET") == 0)
-			return describe_project(c, ctx->db, pid);
-		if (strcmp(ri->request_method, "DELETE") == 0)
-			return delete_project(c, ctx, pid);
-		return api_send_problem(c, "/projects/{pid}", 405, "use GET or DELETE");
+		api_send_busy(r, "every database connection is busy");
+		return;
 	}
-	if (strcmp(rest, "/clks") == 0)
-		return api_upload(c, ctx, pid, 0);
-	if (strcmp(rest, "/binaryclks") == 0)
-		return api_upload(c, ctx, pid, 1);
-	if (strcmp(rest, "/authorize-external-upload") == 0)
-		return api_authorize_external_upload(c, ctx, pid);
-	if (strncmp(rest, "/runs", 5) == 0 && (rest[5] == '\0' || rest[5] == '/'))
-		return api_runs_route(c, ctx, pid, rest + 5);
-	return api_send_problem(c, "/projects/{pid}/...", 404, "no such resource");
+	if (strcmp(http_method(r), "DELETE") == 0)
+		delete_project(r, ctx, pg, pid);
+	else
+		describe_project(r, pg, pid);
+	api_db_put(ctx->db, pg);
 }

@@ -1,27 +1,14 @@
 /*
  * api_server.h
- *	  The HTTP server (civetweb) and its routes.
+ *	  The REST API's HTTP server: the route table (api_router.c) on the
+ *	  HTTP server (http_server.h), with what every route shares (ApiCtx).
  */
 #ifndef API_SERVER_H
 #define API_SERVER_H
 
 #include "api_ctx.h"
+#include "http_server.h"
 
-typedef struct ApiServer ApiServer;
-
-/* What the server needs, resolved from configuration at start. */
-typedef struct ApiServerConfig
-{
-	const char *listen;			/* host:port */
-	const char *threads;		/* request threads */
-	const char *max_header_bytes;
-	ApiDb	   *db;
-	ObjectStore *store;
-	ApiQueue   *queue;
-	ApiLimits	limits;
-} ApiServerConfig;
-
-extern ApiServer *api_server_start(const ApiServerConfig *cfg, char *err, size_t errlen);
-extern void api_server_stop(ApiServer *s);
+extern HttpServer *api_server_start(HttpConfig *http, ApiCtx *ctx, char *err, size_t errlen);
 
 #endif							/* API_SERVER_H */

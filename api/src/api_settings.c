@@ -76,16 +76,23 @@ api_settings_load(ApiSetting *settings, int n)
 	api_settings_resolve(settings, n, 0);
 }
 
-/* A positive integer setting up to max, or die naming it. */
+/* A setting as an integer from min to max; an invalid one stops the program. */
 long long
-api_setting_int(const ApiSetting *s, long long max)
+api_setting_range(const ApiSetting *s, long long min, long long max)
 {
 	char	   *end;
 	long long	v = strtoll(s->value, &end, 10);
 
-	if (*end != '\0' || v < 1 || v > max)
+	if (!s->value[0] || *end != '\0' || v < min || v > max)
 		api_die("invalid setting", s->name);
 	return v;
+}
+
+/* A setting as a positive integer up to max. */
+long long
+api_setting_int(const ApiSetting *s, long long max)
+{
+	return api_setting_range(s, 1, max);
 }
 
 /* Free the resolved values. */

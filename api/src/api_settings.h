@@ -23,6 +23,7 @@ extern void api_die(const char *msg, const char *detail);
 extern void api_settings_load(ApiSetting *settings, int n);
 extern void api_settings_resolve(ApiSetting *settings, int n, int quiet);
 extern long long api_setting_int(const ApiSetting *s, long long max);
+extern long long api_setting_range(const ApiSetting *s, long long min, long long max);
 extern void api_settings_free(ApiSetting *settings, int n);
 
 #endif							/* API_SETTINGS_H */

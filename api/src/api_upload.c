@@ -1,16 +1,21 @@
 /*
  * api_upload.c
- *	  Encoding uploads, streamed: the body is read in 64 kB pieces with
- *	  mg_read; each piece is written through to the object store and fed to
- *	  the streaming parser (JSON or binary), whose records go straight into
- *	  a binary COPY on a connection of the upload's own.  Nothing is held
- *	  whole.  The party's token is claimed first (not_started/error ->
- *	  in_progress, so a second upload with it is refused while this one
- *	  runs); on any failure the COPY's transaction is rolled back, the object
- *	  aborted and the token handed back (not_started), so nothing is stored
- *	  and the party can upload again.  On success the object is committed,
- *	  then the transaction (upload row, party done, encodings); then runs
- *	  waiting for this data are queued.
+ *	  Encoding uploads, streamed: the body is read in 64 kB pieces as it
+ *	  arrives (http_read, on the upload's own thread); each piece is written
+ *	  through to the object store and fed to the streaming parser (JSON or
+ *	  binary), whose records go straight into a binary COPY on a database
+ *	  connection of the upload's own.  Nothing is held whole.
+ *
+ *	  The upload is first recorded as a session of its importing backend
+ *	  (service_begin_upload: if the process or the backend dies, the
+ *	  janitor removes what it wrote), then the party's token is claimed by
+ *	  a row lock inside the import's transaction (FOR UPDATE NOWAIT: a
+ *	  second upload with the token meanwhile is refused at once).  The
+ *	  claim therefore lasts exactly as long as that transaction: on any
+ *	  failure it is rolled back and the object aborted, so nothing is stored
+ *	  and the party can upload again, also after a crash.  On success the
+ *	  object is committed, then the transaction (upload row, party done,
+ *	  encodings, session gone); then runs waiting for this data are queued.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,15 +24,16 @@
 
 #include "../../pg_pprl/src/clk_codec.h"
 #include "api_auth.h"
+#include "api_ctx.h"
 #include "api_db.h"
 #include "api_external.h"
 #include "api_http.h"
 #include "api_import.h"
 #include "api_metrics.h"
+#include "api_routes.h"
 #include "api_runs.h"
 #include "api_settings.h"
 #include "api_token.h"
-#include "api_upload.h"
 #include "upload_bin.h"
 #include "upload_json.h"
 
@@ -35,6 +41,7 @@
 #define MAX_BLOCK_ID 256
 #define MAX_BLOCKS_PER_RECORD 4096
 #define USED "This token has already been used to upload clks."
+#define IN_USE "This token is being used by an upload in progress."
 
 /* One upload in progress. */
 typedef struct Upload
@@ -189,55 +196,76 @@ on_binary(void *arg, uint64_t index, const uint8_t *clk, size_t nbytes)
 }
 
 /*
- * Claim the party's token for this upload: not_started or error ->
- * in_progress.  On success sets dp_index, uses_blocking and the project's
- * fixed encoding size (its column, else the schema's clkConfig.l / 8).
- * Otherwise the status to answer: 403 used, 403 unknown, 503 database.
+ * The party an update token names, before the upload starts: dp_index,
+ * uses_blocking and the project's fixed encoding size (its column, else
+ * the schema's clkConfig.l / 8).  0, or -1 with the status to answer:
+ * 403 used or unknown, 503 database.
  */
 static int
-claim(Upload *u, const char *token_hex)
+find_party(Upload *u, const char *token_hex)
 {
 	const char *p[2] = {token_hex, u->pid};
 	PGresult   *r = api_db_exec(u->pg,
-								"UPDATE dataproviders d SET uploaded = 'in_progress' FROM projects p "
-								"WHERE d.update_token_sha256 = decode($1, 'hex') AND d.project_id = $2 "
-								"AND p.project_id = d.project_id AND NOT p.marked_for_deletion "
-								"AND d.uploaded IN ('not_started', 'error') "
-								"RETURNING d.dp_index, p.uses_blocking, coalesce(p.encoding_size, "
+								"SELECT d.dp_index, p.uses_blocking, coalesce(p.encoding_size, "
 								"CASE WHEN p.schema #>> '{clkConfig,l}' ~ '^[0-9]{1,6}$' "
-								"THEN (p.schema #>> '{clkConfig,l}')::int / 8 END, 0)",
-								2, p, PGRES_TUPLES_OK);
+								"THEN (p.schema #>> '{clkConfig,l}')::int / 8 END, 0), "
+								"d.uploaded IN ('not_started', 'error') FROM dataproviders d "
+								"JOIN projects p USING (project_id) WHERE d.update_token_sha256 = decode($1, 'hex') "
+								"AND d.project_id = $2 AND NOT p.marked_for_deletion", 2, p, PGRES_TUPLES_OK);
+	int			rc = -1;
 
 	if (!r)
 		return fail(u, 503, "database error");
-	if (PQntuples(r) == 1)
+	if (PQntuples(r) != 1)
+		fail(u, 403, API_FORBIDDEN);
+	else if (PQgetvalue(r, 0, 3)[0] != 't')
+		fail(u, 403, USED);
+	else
 	{
 		u->dp_index = atoi(PQgetvalue(r, 0, 0));
 		u->uses_blocking = PQgetvalue(r, 0, 1)[0] == 't';
 		u->fixed_size = atoi(PQgetvalue(r, 0, 2));
-		PQclear(r);
-		return 0;
+		rc = 0;
 	}
 	PQclear(r);
-	r = api_db_exec(u->pg, "SELECT 1 FROM dataproviders d JOIN projects p USING (project_id) "
-					"WHERE d.update_token_sha256 = decode($1, 'hex') AND d.project_id = $2 "
-					"AND NOT p.marked_for_deletion", 2, p, PGRES_TUPLES_OK);
-	fail(u, 403, r && PQntuples(r) == 1 ? USED : API_FORBIDDEN);
-	PQclear(r);
-	return -1;
+	return rc;
 }
 
-/* Hand the token back after a failed upload so that the party can retry. */
-static void
-unclaim(Upload *u)
+/*
+ * Open the import's transaction and claim the party in it: its row
+ * locked (NOWAIT) while it is still not_started or error and its project
+ * not being deleted.  0, or -1 (rolled back) with 403 used or in use.
+ */
+static int
+claim(Upload *u)
 {
 	char		idx[16];
 	const char *p[2] = {u->pid, idx};
+	PGresult   *r;
+	int			got;
 
 	snprintf(idx, sizeof(idx), "%d", u->dp_index);
-	PQclear(api_db_exec(u->pg, "UPDATE dataproviders SET uploaded = 'not_started' "
-						"WHERE project_id = $1 AND dp_index = $2::smallint AND uploaded = 'in_progress'",
-						2, p, PGRES_COMMAND_OK));
+	if (!api_db_command(u->pg, "BEGIN"))
+		return fail(u, 503, "database error");
+	r = PQexecParams(u->pg, "SELECT 1 FROM dataproviders d JOIN projects p USING (project_id) "
+					 "WHERE d.project_id = $1 AND d.dp_index = $2::smallint AND NOT p.marked_for_deletion "
+					 "AND d.uploaded IN ('not_started', 'error') FOR UPDATE OF d NOWAIT", 2, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+	{
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+		fail(u, state && strcmp(state, "55P03") == 0 ? 403 : 503,
+			 state && strcmp(state, "55P03") == 0 ? IN_USE : "database error");
+		PQclear(r);
+		api_db_command(u->pg, "ROLLBACK");
+		return -1;
+	}
+	got = PQntuples(r) == 1;
+	PQclear(r);
+	if (got)
+		return 0;
+	api_db_command(u->pg, "ROLLBACK");
+	return fail(u, 403, USED);
 }
 
 /*
@@ -245,19 +273,24 @@ unclaim(Upload *u)
  * failure.  Returns the number of body bytes read.
  */
 static uint64_t
-stream_body(struct mg_connection *c, Upload *u, StoreWriter *w, UploadBin *bin)
+stream_body(HttpRequest *r, Upload *u, StoreWriter *w, UploadBin *bin)
 {
 	char	   *piece = malloc(PIECE);
 	uint64_t	total = 0;
-	int			n;
+	long		n;
 
 	if (!piece)
 	{
 		fail(u, 500, "out of memory");
 		return 0;
 	}
-	while (!u->status && (n = mg_read(c, piece, PIECE)) > 0)
+	while (!u->status && (n = http_read(r, piece, PIECE)) != 0)
 	{
+		if (n < 0)
+		{
+			fail(u, 408, "the upload was cut: the client went away, or sent too slowly");
+			break;
+		}
 		total += (uint64_t) n;
 		if (total > u->ctx->limits.max_body_bytes)
 		{
@@ -302,9 +335,9 @@ size_mismatch(Upload *u)
 
 /* Checks once the whole body is in: truncation, form, blocks, sizes. */
 static void
-finish_body(struct mg_connection *c, Upload *u, UploadBin *bin, uint64_t total)
+finish_body(HttpRequest *r, Upload *u, UploadBin *bin, uint64_t total)
 {
-	long long	declared = mg_get_request_info(c)->content_length;
+	long long	declared = http_content_length(r);
 
 	if (u->status)
 		return;
@@ -502,13 +535,15 @@ import_pointer(Upload *u, const ApiPointer *pt, const UploadSink *jsink, const U
 
 /*
  * Record the upload and commit: object first, then the transaction (so the
- * database never names a missing object).  An upload whose encodings are
- * larger than the server's maximum (none of them imported) is recorded as an
- * error (as upstream, which accepts the body and fails its import): the
+ * database never names a missing object), which also ends the upload's
+ * session (skey).  An upload whose encodings are larger than the server's
+ * maximum (none of them imported) is recorded as an error without its
+ * object (as upstream, which accepts the body and fails its import): the
  * party may upload again.
  */
 static int
-record(Upload *u, StoreWriter *w, const char *key, const char *receipt, uint64_t count)
+record(Upload *u, StoreWriter *w, const char *key, const char *skey, const char *receipt,
+	   uint64_t count)
 {
 	char		hex[2 * API_TOKEN_SHA256 + 1],
 				cnt[32],
@@ -517,7 +552,8 @@ record(Upload *u, StoreWriter *w, const char *key, const char *receipt, uint64_t
 				blocks[32],
 				msg[160] = "";
 	int			too_big = oversized(u);
-	const char *p[8] = {u->pid, idx, hex, key, size, cnt, blocks, too_big ? msg : NULL};
+	const char *p[9] = {u->pid, idx, hex, too_big ? NULL : key, size, cnt, blocks, too_big ? msg : NULL,
+	skey};
 	PGresult   *r;
 	char		err[256];
 	int			status;
@@ -529,7 +565,7 @@ record(Upload *u, StoreWriter *w, const char *key, const char *receipt, uint64_t
 	if (api_import_end(u->im, u->block_rows > 0, &status, err, sizeof(err)) != 0)
 	{
 		u->im = NULL;
-		return fail(u, status, err);
+		return fail(u, status, status == 409 ? "the upload was cancelled: the project is being deleted" : err);
 	}
 	u->im = NULL;
 	api_token_hash_hex(receipt, API_TOKEN_HEX, hex);
@@ -539,10 +575,11 @@ record(Upload *u, StoreWriter *w, const char *key, const char *receipt, uint64_t
 	snprintf(blocks, sizeof(blocks), "%llu", (unsigned long long) u->block_rows);
 	r = api_db_exec(u->pg, "WITH d AS (UPDATE dataproviders SET uploaded = CASE WHEN $8::text IS NULL "
 					"THEN 'done' ELSE 'error' END WHERE project_id = $1 AND dp_index = $2::smallint "
-					"RETURNING dp_id) INSERT INTO uploads (dp_id, receipt_token_sha256, object_key, state, "
+					"RETURNING dp_id), s AS (DELETE FROM upload_sessions WHERE object_key = $9) "
+					"INSERT INTO uploads (dp_id, receipt_token_sha256, object_key, state, "
 					"encoding_size, count, block_count, error_msg) SELECT dp_id, decode($3, 'hex'), $4, "
 					"CASE WHEN $8::text IS NULL THEN 'ready' ELSE 'error' END, $5::int, $6::bigint, "
-					"$7::bigint, $8 FROM d", 8, p, PGRES_COMMAND_OK);
+					"$7::bigint, $8 FROM d", 9, p, PGRES_COMMAND_OK);
 	if (!r)
 	{
 		api_db_command(u->pg, "ROLLBACK");
@@ -566,14 +603,103 @@ record(Upload *u, StoreWriter *w, const char *key, const char *receipt, uint64_t
 	return 0;
 }
 
-/* POST .../clks (binary = 0) or .../binaryclks (binary = 1). */
-int
-api_upload(struct mg_connection *c, ApiCtx *ctx, const char *pid, int binary)
+/*
+ * Checks that need no database: token present, content type, declared
+ * length, a binary upload's shape.  0, or the problem sent.
+ */
+static int
+precheck(HttpRequest *r, ApiCtx *ctx, const UploadLimits *lim, int binary, uint64_t *count, size_t *size)
 {
-	const char *route = binary ? "/projects/{pid}/binaryclks" : "/projects/{pid}/clks";
-	const char *auth = mg_get_header(c, "Authorization");
-	const char *ctype = mg_get_header(c, "Content-Type");
-	const struct mg_request_info *ri = mg_get_request_info(c);
+	const char *ctype = http_header(r, "Content-Type");
+	long long	length = http_content_length(r);
+	char		err[256];
+
+	if (!http_header(r, "Authorization"))
+		return api_send_problem(r, 400, "missing Authorization header");
+	if (!binary && ctype && strncasecmp(ctype, "application/json", 16) != 0)
+		return api_send_problem(r, 400, "Content Type not supported: send application/json, "
+								"or raw encodings to .../binaryclks");
+	if (length > 0 && (uint64_t) length > ctx->limits.max_body_bytes)
+		return api_send_problem(r, 413, "the upload is larger than this server accepts");
+	if (binary && binary_shape(&ctx->limits, lim, http_header(r, "Hash-Count"), http_header(r, "Hash-Size"),
+							   length, "Hash-Size", count, size, err, sizeof(err)) != 0)
+		return api_send_problem(r, 400, err);
+	return 0;
+}
+
+/*
+ * Take an upload slot: one of PPRL_MAX_UPLOADS in all (503) and of
+ * PPRL_MAX_UPLOADS_PER_CLIENT for this client (429).  0, or the problem sent.
+ */
+static int
+take_slot(HttpRequest *r, ApiCtx *ctx)
+{
+	if (!api_clients_upload_begin(ctx->clients, http_client(r), ctx->limits.max_uploads_per_client))
+	{
+		http_add_header(r, "Retry-After", "10");
+		return api_send_problem(r, 429, "too many uploads in progress from this address "
+								"(PPRL_MAX_UPLOADS_PER_CLIENT); retry when one has finished");
+	}
+	if (atomic_fetch_add(&ctx->uploads, 1) >= ctx->limits.max_uploads)
+	{
+		atomic_fetch_sub(&ctx->uploads, 1);
+		api_clients_upload_end(ctx->clients, http_client(r));
+		http_add_header(r, "Retry-After", "10");
+		return api_send_problem(r, 503, "too many uploads in progress; retry later");
+	}
+	return 0;
+}
+
+/* Give the slot back. */
+static void
+give_slot(HttpRequest *r, ApiCtx *ctx)
+{
+	atomic_fetch_sub(&ctx->uploads, 1);
+	api_clients_upload_end(ctx->clients, http_client(r));
+}
+
+/*
+ * The database side of an upload's start, on its own connection: the
+ * party, the session (committed, so the janitor sees it whatever happens
+ * next), the claim.  Dead connections to a vanished client are noticed
+ * within about a minute (TCP keepalives).  0, or -1 with u->status.
+ */
+static int
+begin_upload(Upload *u, const char *auth, char *key, int binary, const char *objid)
+{
+	char		token_hex[2 * API_TOKEN_SHA256 + 1],
+				idx[16];
+	const char *p[3] = {key, u->pid, idx};
+	PGresult   *r;
+
+	PQclear(PQexec(u->pg, "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; "
+				   "SET tcp_keepalives_count = 3"));
+	api_token_hash_hex(auth, strlen(auth), token_hex);
+	if (find_party(u, token_hex) != 0)
+		return -1;
+	snprintf(key, 200, "uploads/%s/%d-%.24s.%s", u->pid, u->dp_index, objid, binary ? "bin" : "json");
+	snprintf(idx, sizeof(idx), "%d", u->dp_index);
+	r = api_db_exec(u->pg, "SELECT service_begin_upload($1, $2, $3::int)", 3, p, PGRES_TUPLES_OK);
+	if (!r)
+		return fail(u, 503, "database error");
+	PQclear(r);
+	return claim(u);
+}
+
+/* End the upload's session when it failed (a success ended it in its transaction). */
+static void
+end_session(Upload *u, const char *key)
+{
+	const char *p[1] = {key};
+
+	PQclear(api_db_exec(u->pg, "DELETE FROM upload_sessions WHERE object_key = $1", 1, p, PGRES_COMMAND_OK));
+}
+
+/* POST .../clks (binary = 0) or .../binaryclks (binary = 1). */
+static void
+upload(HttpRequest *r, int binary)
+{
+	ApiCtx	   *ctx = http_app(r);
 	UploadLimits lim = {ctx->limits.max_records, MAX_BLOCK_ID, MAX_BLOCKS_PER_RECORD};
 	UploadSink	jsink,
 				bsink;
@@ -581,53 +707,42 @@ api_upload(struct mg_connection *c, ApiCtx *ctx, const char *pid, int binary)
 	uint64_t	count = 0,
 				total;
 	size_t		size = 0;
-	char		token_hex[2 * API_TOKEN_SHA256 + 1],
+	char		pid[API_TOKEN_HEX + 1],
 				receipt[API_TOKEN_HEX + 1],
 				objid[API_TOKEN_HEX + 1],
-				key[200],
+				key[200] = "",
 				err[256];
 	const char *okey = key;
 	ApiPointer	pt;
 	StoreWriter *w = NULL;
 	UploadBin  *bin = NULL;
-	int			status;
+	int			status,
+				began = 0;
 
+	if (api_auth_id(r, 0, pid) != 0 || precheck(r, ctx, &lim, binary, &count, &size) != 0 ||
+		take_slot(r, ctx) != 0)
+		return;
 	memset(&u, 0, sizeof(u));
 	u.ctx = ctx;
 	u.pid = pid;
-	api_http_closing(c);
-	if (strcmp(ri->request_method, "POST") != 0)
-		return api_send_problem(c, route, 405, "use POST");
-	if (!auth)
-		return api_send_problem(c, route, 400, "missing Authorization header");
-	if (!binary && ctype && strncasecmp(ctype, "application/json", 16) != 0)
-		return api_send_problem(c, route, 400, "Content Type not supported: send application/json, "
-								"or raw encodings to .../binaryclks");
-	if (ri->content_length > 0 && (uint64_t) ri->content_length > ctx->limits.max_body_bytes)
-		return api_send_problem(c, route, 413, "the upload is larger than this server accepts");
-	if (binary && binary_shape(&ctx->limits, &lim, mg_get_header(c, "Hash-Count"),
-							   mg_get_header(c, "Hash-Size"), ri->content_length, "Hash-Size",
-							   &count, &size, err, sizeof(err)) != 0)
-		return api_send_problem(c, route, 400, err);
-	if (atomic_fetch_add(&ctx->uploads, 1) >= ctx->limits.max_uploads)
-	{
-		atomic_fetch_sub(&ctx->uploads, 1);
-		return api_send_problem(c, route, 503, "too many uploads in progress; retry later");
-	}
 	if (!(u.pg = api_db_connect(ctx->db)))
 	{
-		atomic_fetch_sub(&ctx->uploads, 1);
-		return api_send_problem(c, route, 503, "database unreachable");
+		give_slot(r, ctx);
+		api_send_problem(r, 503, "database unreachable");
+		return;
 	}
-	api_token_hash_hex(auth, strlen(auth), token_hex);
-	if (claim(&u, token_hex) != 0)
-		goto done;
 	if (api_token_new(receipt) != 0 || api_token_new(objid) != 0)
 	{
 		fail(&u, 500, "no randomness available");
-		goto failed;
+		goto done;
 	}
-	snprintf(key, sizeof(key), "uploads/%s/%d-%.24s.%s", pid, u.dp_index, objid, binary ? "bin" : "json");
+	if (begin_upload(&u, http_header(r, "Authorization"), key, binary, objid) != 0)
+	{
+		if (key[0])
+			end_session(&u, key);
+		goto done;
+	}
+	began = 1;
 	if (!(w = store_put_begin(ctx->store, key, err, sizeof(err))))
 	{
 		fail(&u, 503, "object store unavailable");
@@ -655,8 +770,8 @@ api_upload(struct mg_connection *c, ApiCtx *ctx, const char *pid, int binary)
 			goto failed;
 		}
 	}
-	total = stream_body(c, &u, w, bin);
-	finish_body(c, &u, bin, total);
+	total = stream_body(r, &u, w, bin);
+	finish_body(r, &u, bin, total);
 	if (!u.status && !binary && upload_json_form(u.json) == UPLOAD_FORM_POINTER)
 	{
 		/* keep the objects the pointer names, not the pointer */
@@ -677,8 +792,13 @@ api_upload(struct mg_connection *c, ApiCtx *ctx, const char *pid, int binary)
 		count = upload_json_count(u.json);
 	if (!u.status && !u.im)
 		fail(&u, 400, "the upload has no encodings");
+	if (!u.status && oversized(&u) && w)
+	{
+		store_put_abort(w);		/* recorded as an error: nothing of it is kept */
+		w = NULL;
+	}
 	if (!u.status)
-		record(&u, w, okey, receipt, count);
+		record(&u, w, okey, key, receipt, count);
 	if (!u.status)
 	{
 		w = NULL;
@@ -690,17 +810,36 @@ failed:
 	u.im = NULL;
 	if (w)
 		store_put_abort(w);
-	unclaim(&u);
+	api_db_command(u.pg, "ROLLBACK");
+	if (began)
+		end_session(&u, key);
 done:
 	PQfinish(u.pg);
-	atomic_fetch_sub(&ctx->uploads, 1);
+	give_slot(r, ctx);
 	upload_json_free(u.json);
 	upload_bin_free(bin);
 	free(u.pblocks);
 	free(u.head);
-	status = u.status;
-	if (status)
-		return api_send_problem(c, route, status, u.err);
-	return api_send_json(c, route, 201, json_pack("{s:s,s:s}", "message", "Updated",
-												  "receipt_token", receipt));
+	if (u.status)
+	{
+		if (u.status == 503)
+			http_add_header(r, "Retry-After", "5");
+		api_send_problem(r, u.status, u.err);
+	}
+	else
+		api_send_json(r, 201, json_pack("{s:s,s:s}", "message", "Updated", "receipt_token", receipt));
+}
+
+/* POST /api/v1/projects/{pid}/clks: JSON encodings (or a pointer to objects). */
+void
+api_route_upload_json(HttpRequest *r)
+{
+	upload(r, 0);
+}
+
+/* POST /api/v1/projects/{pid}/binaryclks: raw encodings of Hash-Size bytes each. */
+void
+api_route_upload_binary(HttpRequest *r)
+{
+	upload(r, 1);
 }

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <glob.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,7 +333,36 @@ file_list(void *impl, const char *key, StoreListFn fn, void *arg, char *err, siz
 	return rc == 0 ? 0 : -1;
 }
 
-/* Remove the object at key and everything under key + "/". */
+/*
+ * Remove the unfinished writes of the object at path (path.tmp-*), as S3
+ * aborts a key's unfinished multipart uploads; 0 unless one cannot go.
+ */
+static int
+remove_unfinished(const char *path)
+{
+	size_t		n = strlen(path) + 8;
+	char	   *pattern = malloc(n);
+	glob_t		g;
+	int			rc = 0;
+
+	if (!pattern)
+		return -1;
+	snprintf(pattern, n, "%s.tmp-*", path);
+	if (glob(pattern, GLOB_NOSORT | GLOB_NOESCAPE, NULL, &g) == 0)
+	{
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			if (unlink(g.gl_pathv[i]) != 0 && errno != ENOENT)
+				rc = -1;
+		globfree(&g);
+	}
+	free(pattern);
+	return rc;
+}
+
+/*
+ * Remove the object at key, everything under key + "/", and unfinished
+ * writes of the object at key (left by a writer that died).
+ */
 static int
 file_remove_prefix(void *impl, const char *key, char *err, size_t errlen)
 {
@@ -348,6 +378,8 @@ file_remove_prefix(void *impl, const char *key, char *err, size_t errlen)
 	rc = nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	if (rc != 0 && errno == ENOENT)
 		rc = 0;
+	if (rc == 0)
+		rc = remove_unfinished(path);
 	if (rc != 0)
 		snprintf(err, errlen, "cannot remove objects under %s: %s", key, strerror(errno));
 	free(path);

@@ -168,6 +168,8 @@ take_index(UploadJson *u)
 	{
 		if (u->buf[i] < '0' || u->buf[i] > '9')
 			return fail(u, "\"blocks\" keys must be record indices");
+		if (v > (UINT64_MAX - 9) / 10)
+			return fail(u, "record index %.*s out of range", (int) u->len, u->buf);
 		v = v * 10 + (uint64_t) (u->buf[i] - '0');
 	}
 	if (v >= u->lim.max_records)

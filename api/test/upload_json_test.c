@@ -213,6 +213,10 @@ main(int argc, char **argv)
 	err_case("{\"encodings\": [\"AQI=\"], \"blocks\": {\"5\": [\"x\"]}}", "blocks name record 5", "block index beyond encodings");
 	err_case("{\"encodings\": [\"AQI=\"], \"blocks\": {\"01\": [\"x\"]}}", "record indices", "leading zero index");
 	err_case("{\"encodings\": [\"AQI=\"], \"blocks\": {\"a\": [\"x\"]}}", "record indices", "non-numeric index");
+	err_case("{\"encodings\": [\"AQI=\"], \"blocks\": {\"18446744073709551616\": [\"x\"]}}", "out of range",
+			 "index overflowing 64 bits (2^64, not record 0)");
+	err_case("{\"encodings\": [\"AQI=\"], \"blocks\": {\"99999999999999999999\": [\"x\"]}}", "out of range",
+			 "20-digit index above 2^64");
 	err_case("{\"blocks\": {\"0\": [\"x\"]}}", "blocks without encodings", "blocks alone");
 	err_case("{\"clknblocks\": [[\"AQI=\", 1.5]]}", "only integer", "float block id");
 	err_case("{\"clknblocks\": [[\"AQI=\", [\"x\"]]]}", "string or an integer", "nested block id");

@@ -40,13 +40,9 @@ claim(Worker *w, WorkerRun *run)
 static long long
 count_comparisons(Worker *w, WorkerRun *run)
 {
-	const char *p[1] = {run->job->project_id};
-	PGresult   *r = worker_db_query(run, w->read,
-									"WITH b AS (SELECT dp_index, blk, count(*) AS n FROM encodings, "
-									"unnest(blocks) AS blk WHERE project_id = $1 GROUP BY 1, 2) "
-									"SELECT coalesce(sum(x.n * y.n), 0) FROM b x JOIN b y "
-									"ON x.blk = y.blk AND x.dp_index < y.dp_index", 1, p, PGRES_TUPLES_OK);
-	long long	n = r ? atoll(PQgetvalue(r, 0, 0)) : -1;
+	PGresult   *r = worker_db_query(run, w->read, "SELECT comparisons FROM pprl_parts($1::regclass[], 1)",
+									1, (const char *const[]) {run->datasets}, PGRES_TUPLES_OK);
+	long long	n = r && PQntuples(r) == 1 ? atoll(PQgetvalue(r, 0, 0)) : -1;
 
 	PQclear(r);
 	return n;
