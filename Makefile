@@ -21,7 +21,8 @@
 #   make check-deploy    the images' entrypoints wired as the chart does
 #   make e2e             the end-to-end suite against a running stack (make up)
 #                        or any SERVER=http://.../  (results against anonlink's)
-#   make fuzz            libFuzzer runs over the CLK parsers and the upload parser
+#   make fuzz            libFuzzer runs over the CLK parsers, the upload parser
+#                        and the whole request path (the API against a database)
 #   make test            all of the above test targets (the README's test command)
 #   make bench           kernel and SQL throughput, per path, with baselines
 #   make demo            the main job on the embedded default, through the REST API
@@ -151,9 +152,11 @@ e2e:
 	[ -n "$$server" ] || { echo "make e2e: give SERVER=http://... or start the stack (make up)" >&2; exit 2; }; \
 	python3 scripts/test_e2e.py "$$server" "$(SHARED_DATA)"
 
-fuzz:
+fuzz: all
 	$(MAKE) -C pg_pprl/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 	$(MAKE) -C api fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
+	$(MAKE) -C api ../build/fuzz_request CLANG=$(CLANG)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz-request.sh
 
 # The closing line counts the suites above, each of which stops the run on failure.
 test: check-core installcheck check-tap check-encode check-migrations check-api check-s3 check-stack check-faults check-adversarial helm-check check-deploy fuzz

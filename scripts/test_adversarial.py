@@ -671,7 +671,96 @@ def case_bounds():
     check("failed uploads leave no object", not objects("uploads/" + q["project_id"]))
 
 
-CASES = ["nesting", "idle", "deadlines", "pool", "crash", "delete", "keepalive", "http", "bounds"]
+def redis(*args):
+    return subprocess.run(["redis-cli", "-u", os.environ["REDIS_URL"]] + list(args), capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def linked_project(n, seed, source=None):
+    """A project with two uploaded parties of n planted records."""
+    a, b = planted(n, seed)
+    p = project(source=source)
+    assert upload(p, 0, a, source=source)[0] == 201 and upload(p, 1, b, source=source)[0] == 201
+    return p
+
+
+def wait_for(cond, secs, step=0.1):
+    end = time.time() + secs
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return False
+
+
+def case_workers():
+    """Workers die, Redis forgets: runs still complete once, soon, with the same results."""
+    if len(WORKERS) == 1:
+        WORKERS.append(Proc(WORKERS[0].argv, dict(WORKER_ENV, PPRL_WORKER_NAME="worker-1"),
+                            os.path.join(TMP, "worker-1.log")).start())
+    time.sleep(1)
+    ref = linked_project(2000, 21)
+    s, r, _ = run(ref, 0.8)
+    st = wait_run(ref, r["run_id"])
+    check("a fault-free run completes", st and st["state"] == "completed", st)
+    want = groups(ref, r["run_id"])
+    check("... with the planted groups", want and len(want) >= 1900, len(want or []))
+
+    # a worker killed while it holds a job
+    p = linked_project(2000, 21)
+    s, r, _ = run(p, 0.8)
+    held = wait_for(lambda: "worker-1" in redis("XPENDING", "pprl:jobs", "workers"), 20, 0.01)
+    check("the second worker holds a job", held)
+    t_kill = time.time()
+    WORKERS[1].kill(signal.SIGKILL)
+    st = wait_run(p, r["run_id"], timeout=60)
+    took = time.time() - t_kill
+    check("a worker killed mid-run: the run completes", st and st["state"] == "completed", st)
+    check("... within 30 s of the kill", took < 30, took)
+    check("... with the same groups", groups(p, r["run_id"]) == want)
+    check("... its job taken over as the dead worker's",
+          "took over the jobs of a dead worker" in open(os.path.join(TMP, "worker-0.log")).read())
+    WORKERS[1].start()
+
+    # Redis emptied in the middle of a run
+    p = linked_project(2000, 21)
+    s, r, _ = run(p, 0.8)
+    wait_for(lambda: sql("SELECT count(*) FROM run_tasks WHERE run_id = '%s' AND state = 'done'" % r["run_id"]) not in ("", "0"), 20, 0.01)
+    t_flush = time.time()
+    redis("FLUSHALL")
+    st = wait_run(p, r["run_id"], timeout=90)
+    took = time.time() - t_flush
+    check("Redis emptied mid-run: the run completes", st and st["state"] == "completed", st)
+    check("... within 60 s", took < 60, took)
+    check("... with the same groups", groups(p, r["run_id"]) == want)
+    check("... completed once", sql("SELECT count(*) FROM run_results WHERE run_id = '%s'" % r["run_id"]) == "1")
+    check("... the loss noticed as such", any("Redis lost its data" in open(w.log).read() for w in WORKERS))
+
+    # fairness: a project with three big runs queued does not hold up a small run
+    a = linked_project(4000, 31)
+    rids = [run(a, 0.8)[1]["run_id"] for _ in range(3)]
+    small = linked_project(100, 32)
+    wait_for(lambda: sql("SELECT count(*) FROM run_tasks WHERE run_id = '%s' AND state = 'done'" % rids[0]) not in ("", "0"), 30, 0.01)
+    t0 = time.time()
+    s, r, _ = run(small, 0.8)
+    st = wait_run(small, r["run_id"], timeout=60)
+    took = time.time() - t0
+    first = sql("SELECT state FROM runs WHERE run_id = '%s'" % rids[0])
+    left = sql("SELECT count(*) FROM run_tasks WHERE run_id IN ('%s') AND state = 'pending'" % "','".join(rids))
+    check("a small run behind a project's three big runs completes", st and st["state"] == "completed", st)
+    check("... while the big project's first run is still running", first == "running", (first, left, took))
+    check("... in a few seconds (%.1f s)" % took, took < 5, took)
+    check("the big project's runs go one at a time",
+          sql("SELECT count(*) FROM runs WHERE run_id IN ('%s') AND state = 'running'" % "','".join(rids)) in ("0", "1"))
+    for rid in rids:
+        st = wait_run(a, rid, timeout=120)
+        check("... and all complete", st and st["state"] == "completed", st)
+    # the job stream holds only work not yet done
+    check("the job stream is empty once all is done", wait_for(lambda: redis("XLEN", "pprl:jobs") == "0", 10),
+          redis("XLEN", "pprl:jobs"))
+
+
+CASES = ["nesting", "idle", "deadlines", "pool", "crash", "delete", "keepalive", "http", "bounds", "workers"]
 
 
 def main():

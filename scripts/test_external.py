@@ -125,7 +125,11 @@ check("the token is used now: pointer again 403", pointer(p, 0, bucket, path0 + 
 check("... and no more credentials for it", authorize(p, 0)[0] == 403)
 clks = [clks1k[i * 128:(i + 1) * 128] for i in range(1000)]
 doc = json.dumps({"clks": b64(clks)}).encode()
-check("party 1 puts a JSON object", put(g1, "data.json", doc, {"hash-count": 1000}) == 200)
+check("a JSON object whose hash-size metadata disagrees 400",
+      put(g1, "sized.json", doc, {"hash-count": 1000, "hash-size": 64}) == 200 and
+      pointer(p, 1, bucket, g1["upload"]["path"] + "/sized.json")[0] == 400)
+check("... nothing stored", rows(p, 1) == 0)
+check("party 1 puts a JSON object", put(g1, "data.json", doc, {"hash-count": 1000, "hash-size": 128}) == 200)
 s, r, _ = pointer(p, 1, bucket, g1["upload"]["path"] + "/data.json")
 check("JSON pointer upload 201", s == 201 and rows(p, 1) == 1000)
 rid, st = run(p, 0.99)
@@ -135,7 +139,7 @@ groups = res.get("groups", []) if s == 200 else []
 check("identical parties: 1000 groups, row i with row i",
       len(groups) == 1000 and all(sorted(map(tuple, g)) == [(0, g[0][1]), (1, g[0][1])] for g in groups))
 check("the objects stay in the parties' folders",
-      listing("external/" + pid) == ["0/bare.bin", "0/data.bin", "0/wrong.bin", "1/data.json"])
+      listing("external/" + pid) == ["0/bare.bin", "0/data.bin", "0/wrong.bin", "1/data.json", "1/sized.json"])
 
 # --- blocking: a binary object with a blocks file -----------------------------
 pb = project(uses_blocking=True)

@@ -401,7 +401,10 @@ run_result(HttpRequest *r, ApiCtx *ctx, PGconn *pg, PGresult *run, const char *r
 	PQclear(res);
 }
 
-/* DELETE /runs/{rid}: the row (results cascade) and the result objects. */
+/*
+ * DELETE /runs/{rid}: the row (results cascade) and the result objects;
+ * the project's next queued run may go then.
+ */
 static void
 delete_run(HttpRequest *r, ApiCtx *ctx, PGconn *pg, const char *pid, const char *rid)
 {
@@ -418,6 +421,7 @@ delete_run(HttpRequest *r, ApiCtx *ctx, PGconn *pg, const char *pid, const char 
 	PQclear(res);
 	snprintf(prefix, sizeof(prefix), "results/%s/%s/", pid, rid);
 	store_remove_prefix(ctx->store, prefix, err, sizeof(err));
+	api_runs_queue_ready(ctx, pg, pid);	/* the project's next run, if this one was in the way */
 	api_send_body(r, 204, "application/json", NULL);
 }
 

@@ -482,6 +482,14 @@ read_json_object(Upload *u, const char *key, const StoreHead *h, const UploadSin
 				 "encodings", cnt, (unsigned long long) *count);
 		return fail(u, 400, msg);
 	}
+	/* as for binary objects: metadata that disagrees is refused, not padded */
+	if (store_head_meta(h, "hash-size", cnt, sizeof(cnt)) == 0 &&
+		strtoull(cnt, NULL, 10) != u->nbytes)
+	{
+		snprintf(msg, sizeof(msg), "the object's hash-size metadata says %.20s, but its encodings "
+				 "are %zu bytes", cnt, u->nbytes);
+		return fail(u, 400, msg);
+	}
 	return flush_pending(u);
 }
 

@@ -23,6 +23,10 @@
 
 #define WORKER_STREAM "pprl:jobs"
 #define WORKER_GROUP "workers"
+#define WORKER_EPOCH "pprl:epoch"	/* set with the group; gone: Redis lost its data */
+#define WORKER_ALIVE_SET "pprl:workers" /* worker name -> last heartbeat (seconds) */
+#define WORKER_BEAT_S 2
+#define WORKER_DEAD_S 10			/* not seen this long: its jobs are taken over */
 #define WORKER_MAX_PARTIES 64
 
 /* What a worker holds. */
@@ -87,8 +91,15 @@ typedef enum WorkerOutcome
 extern volatile sig_atomic_t worker_stopping;
 extern void worker_heartbeat(void);
 
+/* worker_alive.c */
+extern int	worker_alive_start(Worker *w);
+extern void worker_alive_stop(Worker *w);
+extern int	worker_alive_count(Worker *w);
+extern int	worker_alive_dead(Worker *w, const char *name);
+
 /* worker_queue.c */
 extern int	worker_queue_setup(Worker *w);
+extern int	worker_queue_lost(Worker *w);
 extern int	worker_queue_next(Worker *w, WorkerJob *job, int block_ms);
 extern int	worker_queue_ack(Worker *w, const WorkerJob *job);
 extern void worker_queue_touch(Worker *w, const WorkerJob *job);
@@ -106,7 +117,8 @@ extern int	worker_db_stream(WorkerRun *run, PGconn *c, const char *sql, int n, c
 extern int	worker_db_load_run(Worker *w, WorkerRun *run);
 extern int	worker_db_wait_replay(Worker *w, WorkerRun *run);
 extern int	worker_db_fail_run(Worker *w, WorkerRun *run);
-extern void worker_db_sweep(Worker *w);
+extern void worker_db_sweep(Worker *w, int stall_s);
+extern void worker_db_next_run(Worker *w, WorkerRun *run);
 
 /* worker_run.c, worker_task.c, worker_merge.c: one job each */
 extern WorkerOutcome worker_run(Worker *w, WorkerRun *run);

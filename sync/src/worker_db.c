@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../api/src/api_settings.h"
 #include "worker.h"
 
 /* A usable connection to url in *c (reconnecting); 0 when there is one. */
@@ -171,9 +172,33 @@ worker_db_wait_replay(Worker *w, WorkerRun *run)
 }
 
 /*
+ * Hand the project's next queued run to the queue, now that run->job's run
+ * has ended (service_next_run: a project's runs go one at a time).  Best
+ * effort: a hand-over lost here is found by the sweep.
+ */
+void
+worker_db_next_run(Worker *w, WorkerRun *run)
+{
+	const char *p[1] = {run->job->project_id};
+	PGresult   *r = worker_db_query(run, w->primary, "SELECT n, pg_current_wal_lsn()::text "
+									"FROM service_next_run($1) n", 1, p, PGRES_TUPLES_OK);
+	WorkerJob	next;
+
+	for (int i = 0; r && i < PQntuples(r); i++)
+	{
+		memset(&next, 0, sizeof(next));
+		snprintf(next.run_id, sizeof(next.run_id), "%s", PQgetvalue(r, i, 0));
+		snprintf(next.project_id, sizeof(next.project_id), "%s", run->job->project_id);
+		snprintf(next.lsn, sizeof(next.lsn), "%s", PQgetvalue(r, i, 1));
+		worker_queue_push(w, JOB_RUN, &next, 0);
+	}
+	PQclear(r);
+}
+
+/*
  * Record the run's failure (with run->error) if it is still queued or
- * running, and remove whatever objects its jobs wrote.  0 when recorded
- * (or the run had already ended).
+ * running, remove whatever objects its jobs wrote, and hand the project's
+ * next run over.  0 when recorded (or the run had already ended).
  */
 int
 worker_db_fail_run(Worker *w, WorkerRun *run)
@@ -185,19 +210,23 @@ worker_db_fail_run(Worker *w, WorkerRun *run)
 									   "AND state IN ('queued', 'running')", 2, p);
 
 	if (rc == 0)
+	{
 		worker_remove_objects(w, run->job, "");
+		worker_db_next_run(w, run);
+	}
 	return rc;
 }
 
 /*
- * Hand runs that are queued or running but have shown no activity for
- * stall_s seconds to the queue again (their job was lost: Redis lost its
- * data, or the API could not queue it).  Taking the rows with UPDATE ...
- * RETURNING means one worker re-queues each; a re-queued run resumes
- * where it stopped (its plan and finished tasks are kept).
+ * Hand runs to the queue again (service_requeue_runs): those without a
+ * sign of work for stall_s seconds (0: every one in flight, after Redis
+ * lost its data), and the next run of projects whose hand-over was lost.
+ * Taking the rows with UPDATE ... RETURNING means one worker re-queues
+ * each; a re-queued run resumes where it stopped (its plan and finished
+ * tasks are kept).
  */
 void
-worker_db_sweep(Worker *w)
+worker_db_sweep(Worker *w, int stall_s)
 {
 	WorkerJob	job;
 	WorkerRun	run;
@@ -208,16 +237,10 @@ worker_db_sweep(Worker *w)
 	memset(&run, 0, sizeof(run));
 	memset(&job, 0, sizeof(job));
 	run.job = &job;
-	snprintf(secs, sizeof(secs), "%d", w->stall_s);
+	snprintf(secs, sizeof(secs), "%d", stall_s);
 	if (worker_db_connect(&w->primary, w->primary_url) != 0)
 		return;
-	r = worker_db_query(&run, w->primary,
-						"UPDATE runs r SET last_activity = now(), enqueued = true FROM projects p "
-						"WHERE p.project_id = r.project_id AND NOT p.marked_for_deletion "
-						"AND r.state IN ('queued', 'running') "
-						"AND coalesce(r.last_activity, r.time_started, r.time_added) "
-						"< now() - make_interval(secs => $1::int) "
-						"RETURNING r.run_id, r.project_id, pg_current_wal_lsn()::text",
+	r = worker_db_query(&run, w->primary, "SELECT run_id, project_id, lsn FROM service_requeue_runs($1::int)",
 						1, p, PGRES_TUPLES_OK);
 	for (int i = 0; r && i < PQntuples(r); i++)
 	{
@@ -226,5 +249,7 @@ worker_db_sweep(Worker *w)
 		snprintf(job.lsn, sizeof(job.lsn), "%s", PQgetvalue(r, i, 2));
 		worker_queue_push(w, JOB_RUN, &job, 0);
 	}
+	if (r && PQntuples(r) > 0)
+		api_log("info", "queued runs again", json_pack("{s:i,s:i}", "runs", PQntuples(r), "stall_seconds", stall_s));
 	PQclear(r);
 }

@@ -260,15 +260,23 @@ main(void)
 			api_die("redis", "Redis unreachable");
 		sleep(1);
 	}
+	if (worker_alive_start(&w) != 0)
+		api_die("startup", "cannot start the heartbeat thread");
 	api_log("info", "worker ready", json_pack("{s:s}", "worker", w.name));
 	while (!worker_stopping)
 	{
 		int			got;
 
 		worker_heartbeat();
+		if (worker_queue_lost(&w))
+		{
+			/* a Redis new, or back without its data: everything in flight again, now */
+			api_log("warning", "Redis lost its data (or is new); queuing the runs in flight again", NULL);
+			worker_db_sweep(&w, 0);
+		}
 		if (time(NULL) >= next_sweep)
 		{
-			worker_db_sweep(&w);
+			worker_db_sweep(&w, w.stall_s);
 			next_sweep = time(NULL) + (w.stall_s / 4 > 1 ? w.stall_s / 4 : 1);
 		}
 		got = worker_queue_next(&w, &job, 2000);
@@ -282,6 +290,7 @@ main(void)
 			do_job(&w, &job, max_attempts);
 	}
 	api_log("info", "stopping", NULL);
+	worker_alive_stop(&w);
 	PQfinish(w.read);
 	PQfinish(w.primary);
 	if (w.redis)

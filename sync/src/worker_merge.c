@@ -329,5 +329,6 @@ worker_merge(Worker *w, WorkerRun *run)
 							  (t1.tv_nsec - t0.tv_nsec) / 1e9) != 0)
 		return WORKER_RETRY;
 	worker_remove_objects(w, run->job, "parts/");
+	worker_db_next_run(w, run);
 	return WORKER_DONE;
 }

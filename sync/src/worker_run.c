@@ -6,9 +6,11 @@
  *	  replica has replayed the job's WAL position, counts the comparisons,
  *	  cuts them into parts of about PPRL_TASK_COMPARISONS each
  *	  (pprl_parts, the same cut on every replica) and records the parts as
- *	  tasks on the primary, only if no plan exists yet.  Then one task job
- *	  is queued per pending task, or the merge when none is pending: a
- *	  retried or re-queued run job resumes where the run stopped.
+ *	  tasks on the primary, only if no plan exists yet.  Then task jobs are
+ *	  queued for pending tasks, as many as there are live workers (each
+ *	  finished task queues the next, so other projects' jobs interleave),
+ *	  or the merge when none is pending: a retried or re-queued run job
+ *	  resumes where the run stopped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,26 +123,47 @@ plan(Worker *w, WorkerRun *run)
 }
 
 /*
- * Queue what is left of a planned run: a task job per pending task (when
- * with_tasks), or the merge when every task is done.  0 when queued.
+ * Queue what is left of a planned run: task jobs for pending tasks not in
+ * the stream yet, up to as many in the stream as there are live workers,
+ * or the merge when every task is done.  With `again` (a run job: the
+ * stream may have lost them) the pending tasks count as not in the
+ * stream; a duplicate task job only computes a part twice, recorded once.
+ * 0 when queued.
  */
 int
-worker_run_queue_rest(Worker *w, WorkerRun *run, int with_tasks)
+worker_run_queue_rest(Worker *w, WorkerRun *run, int again)
 {
-	const char *p[1] = {run->job->run_id};
-	PGresult   *r = worker_db_query(run, w->primary, "SELECT part FROM run_tasks WHERE run_id = $1 "
-									"AND state = 'pending' ORDER BY part", 1, p, PGRES_TUPLES_OK);
+	char		room[16];
+	const char *p[2] = {run->job->run_id, room};
+	PGresult   *r;
 	int			rc = 0;
 
+	snprintf(room, sizeof(room), "%d", worker_alive_count(w));
+	if (again && worker_db_command(run, w->primary, "UPDATE run_tasks SET queued = false "
+								   "WHERE run_id = $1 AND state = 'pending'", 1, p) != 0)
+		return -1;
+	r = worker_db_query(run, w->primary,
+						"WITH open AS (SELECT count(*) FILTER (WHERE queued) AS q, count(*) AS n FROM run_tasks "
+						"WHERE run_id = $1 AND state = 'pending'), "
+						"pick AS (SELECT part FROM run_tasks WHERE run_id = $1 AND state = 'pending' AND NOT queued "
+						"ORDER BY part LIMIT greatest($2::int - (SELECT q FROM open), 0) FOR UPDATE SKIP LOCKED), "
+						"upd AS (UPDATE run_tasks t SET queued = true FROM pick WHERE t.run_id = $1 "
+						"AND t.part = pick.part RETURNING t.part) "
+						"SELECT (SELECT n FROM open), part FROM upd RIGHT JOIN (SELECT 1) one ON true ORDER BY part",
+						2, p, PGRES_TUPLES_OK);
 	if (!r)
 		return -1;
-	for (int i = 0; with_tasks && i < PQntuples(r) && rc == 0; i++)
-		rc = worker_queue_push(w, JOB_TASK, run->job, atoi(PQgetvalue(r, i, 0)));
-	if (PQntuples(r) == 0)
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++)
+		if (!PQgetisnull(r, i, 1))
+			rc = worker_queue_push(w, JOB_TASK, run->job, atoi(PQgetvalue(r, i, 1)));
+	if (rc == 0 && PQntuples(r) > 0 && atoll(PQgetvalue(r, 0, 0)) == 0)
 		rc = worker_queue_push(w, JOB_MERGE, run->job, 0);
 	PQclear(r);
 	if (rc != 0)
 	{
+		/* not in the stream after all: the next top-up or the sweep queues them */
+		worker_db_command(run, w->primary, "UPDATE run_tasks SET queued = false WHERE run_id = $1 "
+						  "AND state = 'pending'", 1, p);
 		snprintf(run->error, sizeof(run->error), "job queue (Redis) unavailable");
 		run->lost = 1;
 	}
