@@ -24,6 +24,9 @@ the attacked part holds and that everyone else is still served:
               garbage request lines, every request logged
   bounds      a 64-bit-overflowing block key, per-client project rate, run
               bounds (429 with Retry-After), failed uploads leave nothing
+  uploads     slow uploads: at most 4 per client address, cut under the
+              minimum rate, their tokens usable again
+  limits      projects, kept runs and runs in flight in all (429)
   workers     a worker killed mid-run (retried within 30 s), Redis emptied
               mid-run (recovered within 60 s): results as without the fault;
               the job stream trimmed; a small run not held up by a project
@@ -671,6 +674,84 @@ def case_bounds():
     check("failed uploads leave no object", not objects("uploads/" + q["project_id"]))
 
 
+def case_uploads():
+    """Slow uploads cannot take every upload slot: a per-client bound, and a minimum rate."""
+    projects = [project() for _ in range(5)]
+    stop = threading.Event()
+    cut = {}
+
+    def slow_upload(i):
+        p = projects[i]
+        try:
+            s = socket.create_connection(("127.0.0.1", PORT), source_address=("127.0.0.7", 0))
+            s.sendall(("POST /api/v1/projects/%s/clks HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
+                       "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"clks\": ["
+                       % (p["project_id"], p["update_tokens"][0])).encode())
+            t0 = time.monotonic()
+            s.settimeout(0.5)
+            while not stop.is_set() and time.monotonic() - t0 < 30:
+                s.sendall(b" ")
+                try:
+                    if s.recv(4096) == b"":
+                        break
+                except socket.timeout:
+                    pass
+            cut[i] = time.monotonic() - t0
+            s.close()
+        except OSError:
+            cut[i] = time.monotonic() - t0
+
+    ths = [threading.Thread(target=slow_upload, args=(i,)) for i in range(4)]
+    for th in ths:
+        th.start()
+    time.sleep(1)
+    p = projects[4]
+    s, r, h = request("POST", "/projects/%s/clks" % p["project_id"], {"clks": b64(clks(2, 5))},
+                      {"Authorization": p["update_tokens"][0]}, source="127.0.0.7")
+    check("a fifth upload from one address while four trickle: 429", s == 429, (s, r))
+    check("... with Retry-After, naming the setting", h.getheader("Retry-After") and
+          "PPRL_MAX_UPLOADS_PER_CLIENT" in r.get("detail", ""))
+    s, r, _ = upload(p, 0, clks(2, 5))
+    check("another address uploads meanwhile", s == 201, (s, r))
+    for th in ths:
+        th.join(timeout=40)
+    stop.set()
+    check("uploads trickling under PPRL_MIN_UPLOAD_RATE are cut (window of 5 s here)",
+          len(cut) == 4 and all(t < 15 for t in cut.values()), cut)
+    s, r, _ = upload(projects[0], 0, clks(2, 5), source="127.0.0.7")
+    check("the cut uploads' tokens and slots are usable again", s == 201, (s, r))
+    check("they left no object behind", not objects("uploads/" + projects[1]["project_id"]))
+
+
+def case_limits():
+    """The bounds in all: projects, kept runs, runs in flight (429 with Retry-After)."""
+    n = int(sql("SELECT count(*) FROM projects"))
+    active = int(sql("SELECT count(*) FROM runs WHERE state IN ('queued', 'running')"))
+    API.kill(signal.SIGTERM)
+    API.env = dict(API_ENV, PPRL_MAX_PROJECTS=str(n + 2), PPRL_MAX_RUNS_PER_PROJECT="2",
+                   PPRL_MAX_ACTIVE_RUNS=str(active + 1))
+    start_api()
+    try:
+        codes = [request("POST", "/projects", {"schema": {}, "result_type": "groups"})[0] for _ in range(3)]
+        check("projects beyond PPRL_MAX_PROJECTS: 429", codes == [201, 201, 429], codes)
+        sql("DELETE FROM projects WHERE project_id IN (SELECT project_id FROM projects ORDER BY time_added DESC LIMIT 2)")
+        p = project()
+        codes = [run(p, 0.9) for _ in range(3)]
+        check("runs beyond PPRL_MAX_RUNS_PER_PROJECT: 429", [c[0] for c in codes] == [201, 201, 429],
+              [c[0] for c in codes])
+        check("... naming the setting", "PPRL_MAX_RUNS_PER_PROJECT" in codes[2][1]["detail"])
+        q = linked_project(50, 41)
+        sql("UPDATE runs SET state = 'queued', enqueued = true WHERE project_id = '%s'" % p["project_id"])
+        s, r, h = run(q, 0.9)
+        check("runs beyond PPRL_MAX_ACTIVE_RUNS in all: 429", s == 429 and "PPRL_MAX_ACTIVE_RUNS" in r["detail"], (s, r))
+        check("... with Retry-After", h.getheader("Retry-After"))
+        sql("UPDATE runs SET state = 'error' WHERE project_id = '%s'" % p["project_id"])
+    finally:
+        API.kill(signal.SIGTERM)
+        API.env = API_ENV
+        start_api()
+
+
 def redis(*args):
     return subprocess.run(["redis-cli", "-u", os.environ["REDIS_URL"]] + list(args), capture_output=True,
                           text=True, check=True).stdout.strip()
@@ -760,7 +841,8 @@ def case_workers():
           redis("XLEN", "pprl:jobs"))
 
 
-CASES = ["nesting", "idle", "deadlines", "pool", "crash", "delete", "keepalive", "http", "bounds", "workers"]
+CASES = ["nesting", "idle", "deadlines", "pool", "crash", "delete", "keepalive", "http", "bounds", "uploads",
+         "limits", "workers"]
 
 
 def main():

@@ -46,7 +46,7 @@ static ApiSetting settings[S_COUNT] = {
 	{"PPRL_HEADER_TIMEOUT_SECONDS", "10", 0, NULL},
 	{"PPRL_BODY_TIMEOUT_SECONDS", "30", 0, NULL},
 	{"PPRL_IO_TIMEOUT_SECONDS", "60", 0, NULL},
-	{"PPRL_MIN_UPLOAD_RATE", "16384", 0, NULL},	/* bytes/s over 30 s windows */
+	{"PPRL_MIN_UPLOAD_RATE", "16384", 0, NULL},	/* bytes/s over windows of PPRL_IO_TIMEOUT_SECONDS / 2 */
 	{"PPRL_MAX_TRANSFERS", "64", 0, NULL},	/* uploads and result downloads at once */
 	{"PPRL_CLIENT_ADDRESS_HEADER", "", 0, NULL},	/* e.g. X-Forwarded-For behind a proxy */
 	{"PPRL_MAX_HEADER_BYTES", "16384", 0, NULL},

@@ -8,7 +8,8 @@
  *	    idle between requests    keepalive_s
  *	    head (request line in)   header_s
  *	    buffered body            body_s
- *	    streamed body            under min_rate bytes/s over a 30 s window
+ *	    streamed body            under min_rate bytes/s over a window of
+ *	                             io_s / 2 seconds (30 s by default)
  *
  *	  libmicrohttpd's own timeout (io_s) covers a connection on which
  *	  nothing moves at all, answers included.  The server's own turn
@@ -39,16 +40,15 @@ http_now_ms(void)
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Enter a phase (its deadline counts from now). */
+/* Enter a phase (its deadline counts from now); staying in one changes nothing. */
 void
 http_conn_phase(HttpConn *c, HttpPhase p)
 {
-	if (!c)
+	if (!c || atomic_load(&c->phase) == (int) p)
 		return;
 	atomic_store(&c->since_ms, http_now_ms());
+	atomic_store(&c->window_ms, 0);	/* the sweeper starts a new rate window */
 	atomic_store(&c->phase, (int) p);
-	if (p == PHASE_STREAM_BODY || p == PHASE_BODY)
-		c->window_ms = 0;		/* the sweeper starts a new rate window */
 }
 
 /* The peer's address as text. */
@@ -82,7 +82,8 @@ http_conn_notify(HttpServer *s, struct MHD_Connection *mc, int started, void *ct
 			return NULL;
 		c->fd = fd ? fd->connect_fd : -1;
 		peer_text(mc, c->peer, sizeof(c->peer));
-		http_conn_phase(c, PHASE_IDLE);
+		atomic_store(&c->phase, (int) PHASE_IDLE);
+		atomic_store(&c->since_ms, http_now_ms());
 		pthread_mutex_lock(&s->conns_lock);
 		c->next = s->conns;
 		if (s->conns)
@@ -130,7 +131,7 @@ overdue(const HttpServer *s, HttpConn *c, int64_t now)
 				c->window_bytes = bytes;
 				return NULL;
 			}
-			if (now - c->window_ms < HTTP_RATE_WINDOW_S * 1000)
+			if (now - c->window_ms < (int64_t) s->cfg.io_s * 500)
 				return NULL;
 			if ((bytes - c->window_bytes) * 1000 / (uint64_t) (now - c->window_ms) < s->cfg.min_rate)
 				return "rate";

@@ -28,7 +28,6 @@
 #define HTTP_MAX_HEADERS 100
 #define HTTP_PIPE_BYTES (256 * 1024)	/* streamed body in flight to the handler */
 #define HTTP_RING_BYTES (512 * 1024)	/* streamed answer in flight to the client */
-#define HTTP_RATE_WINDOW_S 30
 
 /* A connection's phase, for its deadlines. */
 typedef enum HttpPhase

@@ -67,7 +67,7 @@ typedef struct HttpConfig
 	int			io_s;			/* no byte in either direction */
 	size_t		max_head;		/* 431 above */
 	int			max_streams;	/* streamed handlers and downloads at once; 503 beyond */
-	uint64_t	min_rate;		/* bytes/s a streamed body must keep up (30 s windows) */
+	uint64_t	min_rate;		/* bytes/s a streamed body must keep up (io_s / 2 windows) */
 	const char *client_header;	/* "": the peer address names the client */
 	const HttpRoute *routes;
 	int			nroutes;
