@@ -21,6 +21,9 @@
 #      real CLKs (FEBRL4 A x B), the measurement behind the index's design.
 #   6. scripts/bench-encode.sh: CLK encoding with `pprl encode` on 200,000
 #      FEBRL-like records, 1 and 2 threads, beside clkhash's published rate.
+#   9. scripts/bench-http.sh: the REST server's requests/s and latency on
+#      /healthz and /api/v1/status, and upload MB/s, quiet and under 1,000
+#      slowloris connections, side by side.
 #   5. scripts/bench-scale.sh: the service's scale-out, one linkage through
 #      the REST API on 1 and on 2 replica workers (one core each), with the
 #      work balance across workers.
@@ -88,3 +91,7 @@ if [ -f "${SHARED_DATA:-../shared/data}/febrl4/clkhash/clks_a.json" ]; then
 else
 	echo "prune_stats: ../shared/data absent, skipped"
 fi
+
+echo
+echo "== the REST server under load and under 1,000 slow connections (scripts/bench-http.sh) =="
+scripts/bench-http.sh
