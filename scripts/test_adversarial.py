@@ -350,40 +350,31 @@ def case_deadlines():
     s = socket.create_connection(("127.0.0.1", PORT))
     took = closed_after(s, 10)
     check("an idle connection is closed after the keep-alive deadline (3 s)", took is not None and 2 < took < 6, took)
-    s = socket.create_connection(("127.0.0.1", PORT))
-    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-    t0 = time.monotonic()
-    alive = True
-    while alive and time.monotonic() - t0 < 10:
-        try:
-            s.sendall(b"X-a: b\r\n")
-            s.settimeout(1)
-            if s.recv(1) == b"":
-                alive = False
-        except socket.timeout:
-            pass
-        except OSError:
-            alive = False
-    took = time.monotonic() - t0
-    check("a head trickling a line a second is cut by the head deadline (3 s)", not alive and took < 6, took)
+    def trickle(first, more, every, limit):
+        """Send first, then more every `every` seconds: seconds until the server cut it (or limit)."""
+        s = socket.create_connection(("127.0.0.1", PORT))
+        s.sendall(first)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < limit:
+            try:
+                s.sendall(more)
+                s.settimeout(every)
+                if s.recv(1) == b"":
+                    break
+            except socket.timeout:
+                pass
+            except OSError:
+                break
+        s.close()
+        return time.monotonic() - t0
+
+    took = trickle(b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b"X-a: b\r\n", 1, 10)
+    check("a head trickling a line a second is cut by the head deadline (3 s)", took < 6, took)
     p = project()
-    s = socket.create_connection(("127.0.0.1", PORT))
-    s.sendall(("POST /api/v1/projects/%s/runs HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
-               "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{" % (p["project_id"], p["result_token"])).encode())
-    t0 = time.monotonic()
-    alive = True
-    while alive and time.monotonic() - t0 < 12:
-        try:
-            s.sendall(b" ")
-            s.settimeout(0.5)
-            if s.recv(1) == b"":
-                alive = False
-        except socket.timeout:
-            pass
-        except OSError:
-            alive = False
-    took = time.monotonic() - t0
-    check("a body trickling a byte every half second is cut by the body deadline (4 s)", not alive and took < 8, took)
+    took = trickle(("POST /api/v1/projects/%s/runs HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
+                    "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+                    % (p["project_id"], p["result_token"])).encode(), b" ", 0.5, 12)
+    check("a body trickling a byte every half second is cut by the body deadline (4 s)", took < 8, took)
     # the per-client connection limit (300 in this test) from one address
     socks, refused = [], 0
     for _ in range(320):

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api_auth.h"
+#include "api_ctx.h"
 #include "api_db.h"
 #include "api_http.h"
 #include "api_token.h"
@@ -47,6 +48,23 @@ api_auth_id(HttpRequest *r, int param, char out[API_TOKEN_HEX + 1])
 	}
 	memcpy(out, id, API_TOKEN_HEX + 1);
 	return 0;
+}
+
+/*
+ * The start of every project route: the path's project id into pid and a
+ * pooled database connection; NULL (answered: 400, 403 or 503) when
+ * either is missing.  The caller gives the connection back.
+ */
+PGconn *
+api_auth_project(HttpRequest *r, ApiCtx *ctx, char pid[API_TOKEN_HEX + 1])
+{
+	PGconn	   *pg;
+
+	if (api_auth_id(r, 0, pid) != 0)
+		return NULL;
+	if (!(pg = api_db_get(ctx->db)))
+		api_send_busy(r, "every database connection is busy");
+	return pg;
 }
 
 /* Whether auth is the result token of project pid (constant-time compare). */

@@ -21,6 +21,8 @@ typedef enum ApiRole
 } ApiRole;
 
 extern int	api_auth_id(HttpRequest *r, int param, char out[API_TOKEN_HEX + 1]);
+struct ApiCtx;
+extern PGconn *api_auth_project(HttpRequest *r, struct ApiCtx *ctx, char pid[API_TOKEN_HEX + 1]);
 extern int	api_auth_result(HttpRequest *r, PGconn *pg, const char *pid);
 extern ApiRole api_auth_result_or_receipt(HttpRequest *r, PGconn *pg, const char *pid, int *dp_index);
 

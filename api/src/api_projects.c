@@ -323,13 +323,8 @@ api_route_project(HttpRequest *r)
 	char		pid[API_TOKEN_HEX + 1];
 	PGconn	   *pg;
 
-	if (api_auth_id(r, 0, pid) != 0)
+	if (!(pg = api_auth_project(r, ctx, pid)))
 		return;
-	if (!(pg = api_db_get(ctx->db)))
-	{
-		api_send_busy(r, "every database connection is busy");
-		return;
-	}
 	if (strcmp(http_method(r), "DELETE") == 0)
 		delete_project(r, ctx, pg, pid);
 	else

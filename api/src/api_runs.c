@@ -433,13 +433,8 @@ api_route_runs(HttpRequest *r)
 	char		pid[API_TOKEN_HEX + 1];
 	PGconn	   *pg;
 
-	if (api_auth_id(r, 0, pid) != 0)
+	if (!(pg = api_auth_project(r, ctx, pid)))
 		return;
-	if (!(pg = api_db_get(ctx->db)))
-	{
-		api_send_busy(r, "every database connection is busy");
-		return;
-	}
 	if (api_auth_result(r, pg, pid))
 	{
 		if (strcmp(http_method(r), "POST") == 0)
@@ -471,13 +466,8 @@ run_route(HttpRequest *r, RunView view)
 	PGconn	   *pg;
 	PGresult   *run;
 
-	if (api_auth_id(r, 0, pid) != 0 || api_auth_id(r, 1, rid) != 0)
+	if (api_auth_id(r, 1, rid) != 0 || !(pg = api_auth_project(r, ctx, pid)))
 		return;
-	if (!(pg = api_db_get(ctx->db)))
-	{
-		api_send_busy(r, "every database connection is busy");
-		return;
-	}
 	role = view != RUN_SELF ? api_auth_result_or_receipt(r, pg, pid, &dp_index)
 		: (api_auth_result(r, pg, pid) ? API_ROLE_RESULT : API_ROLE_NONE);
 	if (role != API_ROLE_NONE)
