@@ -185,31 +185,3 @@ http_conn_sweeper_stop(HttpServer *s)
 	atomic_store(&s->stopping, 1);
 	pthread_join(s->sweeper, NULL);
 }
-
-/*
- * The client's name for per-client limits and logs: the peer address, or
- * with client_header set (behind a proxy that writes it) the last
- * address in that header, which the proxy appended.
- */
-void
-http_conn_client(HttpRequest *r)
-{
-	const char *h = r->srv->cfg.client_header[0] ? http_header(r, r->srv->cfg.client_header) : NULL;
-
-	snprintf(r->client, sizeof(r->client), "%s", r->conn ? r->conn->peer : "unknown");
-	if (h && *h)
-	{
-		const char *last = strrchr(h, ',');
-		size_t		n;
-
-		last = last ? last + 1 : h;
-		while (*last == ' ')
-			last++;
-		n = strcspn(last, " ");
-		if (n > 0 && n < sizeof(r->client))
-		{
-			memcpy(r->client, last, n);
-			r->client[n] = '\0';
-		}
-	}
-}

@@ -143,13 +143,12 @@ struct HttpServer
 	int			nconns;
 };
 
-/* http_conn.c: the connection registry, the sweeper, client names */
+/* http_conn.c: the connection registry and the sweeper */
 extern int64_t http_now_ms(void);
 extern void http_conn_phase(HttpConn *c, HttpPhase p);
 extern void *http_conn_notify(HttpServer *s, struct MHD_Connection *mc, int started, void *ctx);
 extern int	http_conn_sweeper_start(HttpServer *s);
 extern void http_conn_sweeper_stop(HttpServer *s);
-extern void http_conn_client(HttpRequest *r);
 
 /* http_route.c */
 extern const HttpRoute *http_route_match(const HttpConfig *cfg, const char *path, HttpRequest *r,

@@ -62,6 +62,34 @@ set_request_id(HttpRequest *r)
 		snprintf(r->id, sizeof(r->id), "%x-%lu", (unsigned) getpid(), atomic_fetch_add(&counter, 1) + 1);
 }
 
+/*
+ * The client's name for per-client limits and logs: the peer address, or
+ * with client_header set (behind a proxy that writes it) the last
+ * address in that header, which the proxy appended.
+ */
+static void
+set_client(HttpRequest *r)
+{
+	const char *h = r->srv->cfg.client_header[0] ? http_header(r, r->srv->cfg.client_header) : NULL;
+
+	snprintf(r->client, sizeof(r->client), "%s", r->conn ? r->conn->peer : "unknown");
+	if (h && *h)
+	{
+		const char *last = strrchr(h, ',');
+		size_t		n;
+
+		last = last ? last + 1 : h;
+		while (*last == ' ')
+			last++;
+		n = strcspn(last, " ");
+		if (n > 0 && n < sizeof(r->client))
+		{
+			memcpy(r->client, last, n);
+			r->client[n] = '\0';
+		}
+	}
+}
+
 /* Queue the answer the request holds; the state becomes ANSWERED. */
 static enum MHD_Result
 queue(HttpRequest *r)
@@ -224,7 +252,7 @@ first_call(HttpServer *s, HttpRequest *r, const char *method)
 	if (http_request_copy_head(r) < 0)
 		return problem_now(r, 431, "too many request headers", 1);
 	set_request_id(r);
-	http_conn_client(r);
+	set_client(r);
 	if (hs && hs->header_size > s->cfg.max_head)
 		return problem_now(r, 431, "the request's headers are larger than this server accepts "
 						   "(PPRL_MAX_HEADER_BYTES)", 1);
