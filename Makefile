@@ -1,16 +1,22 @@
-# pg_pprl top-level Makefile.
+# pg_pprl top-level Makefile.  Each component has its own (core/, service/,
+# pg_pprl/, api/, sync/, cli/; shared flags and rules in mk/common.mk); this
+# one builds them in order and runs the suites.
 #
-#   make                 build the extension and the REST server
+#   make                 build the core and service libraries, the extension,
+#                        the REST server, the worker and the command line
 #   make install         install it into the system's PostgreSQL 15 (root)
 #   make installcheck    build, stage-install, start a throwaway cluster as a
 #                        non-root user on a private socket, run regress/
+#                        (ONLY="index match" for some files)
 #   make check-tap       TAP tests (PostgreSQL::Test::Cluster): the pprl index
 #                        replayed on a streaming standby and after a crash
 #   make check-core      SIMD kernels and the matching core against references
-#                        (ASan/UBSan; kernels under valgrind too)
+#                        (ASan/UBSan; kernels under valgrind too; ONLY=match_test)
 #   make check-encode    the clkhash-compatible encoder and the pprl command line
 #   make check-migrations  the service schema's migration runner on a throwaway cluster
-#   make check-api       the REST server: unit tests (ASan/UBSan), then black-box tests
+#   make check-api       the service library's and the REST server's unit tests
+#                        (ASan/UBSan; ONLY=upload_json_test runs just one),
+#                        then black-box tests
 #   make check-s3        the S3 object store and the API on it, against radosgw
 #   make check-stack     the local multi-node stack (replicas, workers, scaling)
 #   make check-faults    faults in the middle of runs on that stack
@@ -23,7 +29,8 @@
 #                        or any SERVER=http://.../  (results against anonlink's)
 #   make fuzz            libFuzzer runs over the CLK parsers, the upload parser
 #                        and the whole request path (the API against a database)
-#   make test            all of the above test targets (the README's test command)
+#   make test            all of the above test targets (the README's test command),
+#                        with a closing line counted from what ran
 #   make bench           kernel and SQL throughput, per path, with baselines
 #   make demo            the main job on the embedded default, through the REST API
 #   make demo-sql        the same link straight in SQL
@@ -45,20 +52,16 @@ CC ?= cc
 CLANG ?= clang
 FUZZ_SECONDS ?= 20
 
-# Kernel requirement for check-core: on a CPU that has AVX-512 VPOPCNTDQ
-# the test must exercise it (so a broken detector cannot skip it silently).
-REQUIRE_PATHS := $(shell grep -qw avx512_vpopcntdq /proc/cpuinfo 2>/dev/null && echo "--require avx512") \
-	$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo "--require avx2")
-
-REGRESS_TESTS := $(basename $(notdir $(wildcard regress/sql/*.sql)))
-KERNEL_SRCS := $(wildcard pg_pprl/src/kernels/*.c)
-MATCH_SRCS := $(wildcard pg_pprl/src/match/*.c)
-SAN_FLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
-	-fno-sanitize-recover=all -fno-omit-frame-pointer
+# ONLY= picks some regress files (installcheck), unit tests (check-core,
+# check-api) or cases (check-adversarial); see the README.
+REGRESS_TESTS := $(or $(ONLY),$(basename $(notdir $(wildcard regress/sql/*.sql))))
 
 .PHONY: all install installcheck check-tap check-core check-migrations check-api check-s3 check-stack check-faults check-adversarial helm-check check-deploy check-encode e2e fuzz test bench demo demo-sql up down clean
 
+# The libraries first, then what links them.
 all:
+	$(MAKE) -C core lib
+	$(MAKE) -C service all
 	$(MAKE) -C pg_pprl
 	$(MAKE) -C api all
 	$(MAKE) -C sync all
@@ -82,35 +85,24 @@ installcheck: all
 check-tap: all
 	scripts/test-index-tap.sh
 
-build/kernel_test: pg_pprl/test/kernel_test.c $(KERNEL_SRCS)
-	@mkdir -p build
-	$(CC) $(SAN_FLAGS) -o $@ $^
-
-build/kernel_test_plain: pg_pprl/test/kernel_test.c $(KERNEL_SRCS)
-	@mkdir -p build
-	$(CC) -std=c11 -O1 -g -Wall -Wextra -Werror -o $@ $^
-
-build/match_test: pg_pprl/test/match_test.c $(MATCH_SRCS) $(KERNEL_SRCS)
-	@mkdir -p build
-	$(CC) $(SAN_FLAGS) -o $@ $^
-
-# Under ASan/UBSan on the real CPU (every path it has), then under valgrind,
-# whose virtual CPU lacks AVX-512: that run proves dispatch falls back.
-check-core: build/kernel_test build/kernel_test_plain build/match_test
-	build/kernel_test $(REQUIRE_PATHS)
-	valgrind -q --error-exitcode=1 build/kernel_test_plain
-	build/match_test
+# The core library's unit tests: kernels under ASan/UBSan on the real CPU
+# (every path it has), then under valgrind (no AVX-512: the fallback), and
+# the matching core against brute force.
+check-core:
+	$(MAKE) -C core check $(if $(ONLY),ONLY="$(ONLY)")
 
 check-migrations: all
 	scripts/test-migrations.sh
 
-check-api:
-	$(MAKE) -C api check
-	$(MAKE) -C api all
-	scripts/test-api.sh
+# The service library's and the API's unit tests (ONLY= one of them), then
+# the black-box tests of the API and the worker.
+check-api: all
+	$(MAKE) -C service check $(if $(ONLY),ONLY="$(filter service_test store_test,$(ONLY))")
+	$(MAKE) -C api check $(if $(ONLY),ONLY="$(filter api_unit_test upload_json_test upload_bin_test,$(ONLY))")
+	$(if $(ONLY),,scripts/test-api.sh)
 
 check-s3: all
-	$(MAKE) -C api ../build/store_test
+	$(MAKE) -C service check ONLY=store_test
 	scripts/test-s3.sh
 
 # The local multi-node stack: primary, two replicas with a worker each.
@@ -124,13 +116,13 @@ check-faults: all
 
 # The API under hostile clients, on its ASan/UBSan build.
 check-adversarial: all
-	$(MAKE) -C api ../build/pprl-api-san
+	$(MAKE) -C api san
 	ADV_API=$(CURDIR)/build/pprl-api-san scripts/test-adversarial.sh
 
 # The encoder and the pprl command line: clkhash's known answers, bad input,
 # constant memory; under ASan/UBSan, then the optimised build.
 check-encode: all
-	$(MAKE) -C cli ../build/pprl_san
+	$(MAKE) -C cli san
 	python3 scripts/test_encode.py build/pprl_san $(SHARED_DATA)
 	python3 scripts/test_encode.py build/pprl $(SHARED_DATA)
 
@@ -153,14 +145,17 @@ e2e:
 	python3 scripts/test_e2e.py "$$server" "$(SHARED_DATA)"
 
 fuzz: all
-	$(MAKE) -C pg_pprl/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
+	$(MAKE) -C core fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
 	$(MAKE) -C api fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) CLANG=$(CLANG)
-	$(MAKE) -C api ../build/fuzz_request CLANG=$(CLANG)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz-request.sh
 
-# The closing line counts the suites above, each of which stops the run on failure.
-test: check-core installcheck check-tap check-encode check-migrations check-api check-s3 check-stack check-faults check-adversarial helm-check check-deploy fuzz
-	@echo "test: 15 passed, 0 failed (kernels under ASan/UBSan and valgrind, matching core, regress, index on a standby (TAP), encoder, migrations, api units and black-box, S3 store and API on S3, multi-node stack, faults, hostile clients, chart, image start-up, fuzz)"
+# Every suite in turn (scripts/test-all.sh): the first failure stops the
+# run; the closing line counts the suites that ran and the checks they
+# reported.
+TEST_SUITES = check-core installcheck check-tap check-encode check-migrations check-api check-s3 \
+	check-stack check-faults check-adversarial helm-check check-deploy fuzz
+test: all
+	@scripts/test-all.sh $(TEST_SUITES)
 
 bench: all
 	scripts/bench.sh
@@ -172,8 +167,9 @@ demo-sql: all
 	scripts/demo.sh sql
 
 clean:
+	$(MAKE) -C core clean
+	$(MAKE) -C service clean
 	$(MAKE) -C pg_pprl clean
-	$(MAKE) -C pg_pprl/fuzz clean
 	$(MAKE) -C api clean
 	$(MAKE) -C sync clean
 	$(MAKE) -C cli clean

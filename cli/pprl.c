@@ -1,7 +1,7 @@
 /*
  * pprl.c
  *	  The `pprl` command line: encode CSV records into CLKs exactly as
- *	  clkhash does (pg_pprl/src/encode), and check CSV files against a
+ *	  clkhash does (the core library's encoder, core/src/encode), and check CSV files against a
  *	  linkage schema.
  *
  *	  pprl encode --schema S --secret-file F [--format json|binary]
@@ -25,7 +25,7 @@
 
 #include <openssl/evp.h>
 
-#include "../pg_pprl/src/encode/encode.h"
+#include "pprl/encode.h"
 #include "csv.h"
 
 #define BATCH 2048

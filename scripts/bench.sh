@@ -16,7 +16,7 @@
 #   7. scripts/bench-index.sh: the pprl index against sequential scans, one
 #      query CLK against 1,000,000 stored CLKs (threshold 0.8 and 0.95,
 #      top-10), build time serial and parallel, pruning by the popcount bound.
-#   8. pg_pprl/bench/prune_stats.c: how much exact bounds beyond the popcount
+#   8. core/bench/prune_stats.c: how much exact bounds beyond the popcount
 #      bound (segment popcounts, prefixes, union signatures) would prune on
 #      real CLKs (FEBRL4 A x B), the measurement behind the index's design.
 #   6. scripts/bench-encode.sh: CLK encoding with `pprl encode` on 200,000
@@ -44,14 +44,11 @@ SECONDS_PER_FIGURE=${BENCH_SECONDS:-1.0}
 
 echo "== kernels (build/kernel_bench) =="
 mkdir -p build
-"$CC" -std=c11 -O2 -Wall -Wextra -Werror -o build/kernel_bench \
-	pg_pprl/bench/kernel_bench.c pg_pprl/src/kernels/*.c
+make -s -C core bench-bin
 build/kernel_bench "$SECONDS_PER_FIGURE"
 
 echo
 echo "== candidate ordering and greedy solving (build/solver_bench) =="
-"$CC" -std=c11 -O2 -Wall -Wextra -Werror -o build/solver_bench \
-	pg_pprl/bench/solver_bench.c pg_pprl/src/match/*.c pg_pprl/src/kernels/*.c
 build/solver_bench
 
 echo
@@ -83,9 +80,8 @@ echo "== the pprl index: 1,000,000 stored CLKs, index against sequential scan (s
 scripts/bench-index.sh
 
 echo
-echo "== pruning bounds on real CLKs, FEBRL4 A x B (pg_pprl/bench/prune_stats.c) =="
+echo "== pruning bounds on real CLKs, FEBRL4 A x B (core/bench/prune_stats.c) =="
 if [ -f "${SHARED_DATA:-../shared/data}/febrl4/clkhash/clks_a.json" ]; then
-	"$CC" -std=c11 -O2 -Wall -Wextra -Werror -o build/prune_stats pg_pprl/bench/prune_stats.c -lm
 	build/prune_stats "${SHARED_DATA:-../shared/data}/febrl4/clkhash/clks_a.json" \
 		"${SHARED_DATA:-../shared/data}/febrl4/clkhash/clks_b.json"
 else

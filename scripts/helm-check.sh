@@ -17,13 +17,8 @@ cd "$(dirname "$0")/.."
 chart=helm/pg-pprl
 build=build/helm
 mkdir -p "$build"
-passed=0
-failed=0
-check() {
-	local name=$1
-	shift
-	if "$@" >"$build/last.log" 2>&1; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $name"; sed 's/^/  /' "$build/last.log" | head -20; fi
-}
+# shellcheck source=lib-test.sh
+. scripts/lib-test.sh
 
 if command -v helm >/dev/null 2>&1; then
 	render() { helm template pprl "$chart" "$@"; }
@@ -48,15 +43,15 @@ for case in default minimal production; do
 	*) args=(-f "$chart/$case-values.yaml") ;;
 	esac
 	out="$build/$case.yaml"
-	check "$case: renders" bash -c "$(declare -f render); chart=$chart build=$build; render ${args[*]} >$out"
-	check "$case: yamllint" yamllint -c helm/ci/yamllint.yaml "$out"
-	check "$case: every object valid for Kubernetes" bash -c "node helm/tools/validate/validate.mjs $out"
+	lcheck "$case: renders" bash -c "$(declare -f render); chart=$chart build=$build; render ${args[*]} >$out"
+	lcheck "$case: yamllint" yamllint -c helm/ci/yamllint.yaml "$out"
+	lcheck "$case: every object valid for Kubernetes" bash -c "node helm/tools/validate/validate.mjs $out"
 	normalize <"$out" >"$build/$case.norm.yaml"
 	if [ "${UPDATE_GOLDEN:-}" = 1 ]; then
 		mkdir -p helm/ci/golden
 		cp "$build/$case.norm.yaml" "helm/ci/golden/$case.yaml"
 	fi
-	check "$case: equals the golden render" diff -u "helm/ci/golden/$case.yaml" "$build/$case.norm.yaml"
+	lcheck "$case: equals the golden render" diff -u "helm/ci/golden/$case.yaml" "$build/$case.norm.yaml"
 done
 
 # Required values fail with the chart's message.
@@ -65,15 +60,15 @@ must_fail() {
 	shift
 	! render "$@" >/dev/null 2>"$build/err.log" && grep -qF "$want" "$build/err.log"
 }
-check "no bucket: the chart's message" must_fail "objectStore.s3.bucket is required" --set secrets.existingSecret=s
-check "external S3 without a Secret: the chart's message" must_fail "credentials go in an existing Secret" \
+lcheck "no bucket: the chart's message" must_fail "objectStore.s3.bucket is required" --set secrets.existingSecret=s
+lcheck "external S3 without a Secret: the chart's message" must_fail "credentials go in an existing Secret" \
 	--set objectStore.s3.bucket=b
-check "external Redis without a URL: the chart's message" must_fail "redis.external.url is required" \
+lcheck "external Redis without a URL: the chart's message" must_fail "redis.external.url is required" \
 	-f helm/ci/default-required.yaml --set redis.provisioned=false
-check "ingress without a host: the chart's message" must_fail "api.ingress.host is required" \
+lcheck "ingress without a host: the chart's message" must_fail "api.ingress.host is required" \
 	-f helm/ci/default-required.yaml --set api.ingress.enabled=true
 # The render reacts to values (a guard against a renderer that ignores them).
-check "workers.replicaCount reaches the StatefulSet" bash -c \
+lcheck "workers.replicaCount reaches the StatefulSet" bash -c \
 	"$(declare -f render); chart=$chart build=$build; render -f helm/ci/default-required.yaml --set workers.replicaCount=7 | grep -q 'replicas: 7'"
 # Every program and file the chart and the Dockerfiles name under /usr/local
 # is where deploy/install.sh (which the images and the local stack use) puts it.
@@ -86,6 +81,5 @@ missing_paths() {
 	done
 	return $bad
 }
-check "paths in the chart and Dockerfiles are installed by deploy/install.sh" missing_paths
-echo "helm-check: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+lcheck "paths in the chart and Dockerfiles are installed by deploy/install.sh" missing_paths
+summary helm-check

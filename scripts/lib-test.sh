@@ -1,7 +1,10 @@
 # lib-test.sh: shared by the shell test scripts (source it).
 #
+# The shell tests' one harness.
+#
 # check NAME CMD...   run CMD, count it as passed or failed, name failures
 # qcheck NAME CMD...  the same, with CMD's output discarded
+# lcheck NAME CMD...  the same, with CMD's output shown only when it fails
 # summary LABEL       print "LABEL: N passed, N failed"; status 1 on failure
 # start_cluster DIR   a throwaway cluster with pg_pprl staged under DIR
 #                     (exports PGHOST, PGPORT, PGUSER; stopped on exit)
@@ -35,6 +38,21 @@ qcheck() {
 	local name=$1
 	shift
 	check "$name" quietly "$@"
+}
+
+# A check whose command's output matters only when it fails.
+lcheck() {
+	local name=$1 out
+	shift
+	out=$(mktemp)
+	if "$@" >"$out" 2>&1; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "FAIL: $name"
+		sed 's/^/  /' "$out" | head -20
+	fi
+	rm -f "$out"
 }
 
 # The closing line, and the script's status.

@@ -1,4 +1,4 @@
-"""Helpers for the black-box service tests (test_service.py, test_external.py).
+"""The Python tests' one harness, and helpers for the black-box service tests.
 
 Call setup(SERVER) first.  check() counts; summary(label) prints
 "label: N passed, N failed" and gives the exit status.  Standard library
@@ -30,14 +30,14 @@ def summary(label):
     return 1 if failed else 0
 
 
-def check(name, cond):
-    """Count one assertion; print it when it fails."""
+def check(name, cond, detail=None):
+    """Count one assertion; print it (with detail, when given) when it fails."""
     global passed, failed
     if cond:
         passed += 1
     else:
         failed += 1
-        print("FAIL:", name, flush=True)
+        print("FAIL:", name, "" if detail is None else detail, flush=True)
 
 
 def req(method, path, body=None, headers=None, raw=False):

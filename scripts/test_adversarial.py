@@ -49,6 +49,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import http_attack  # noqa: E402
+import pprl_testlib as t  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 TMP = os.environ["ADV_TMP"]
@@ -67,17 +68,7 @@ API_ENV = {
     "PPRL_JANITOR_SECONDS": "1",
     "PPRL_MAX_ENCODING_SIZE": "256",
 }
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    """Count one assertion; print it when it fails."""
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (name, detail), flush=True)
+check = t.check
 
 
 class Proc:
@@ -568,7 +559,9 @@ def case_keepalive():
             lat.append((time.perf_counter() - t0) * 1000)
         lat.sort()
         check("keep-alive %s median under 2 ms" % name, lat[100] < 2, lat[100])
-        check("keep-alive %s p90 under 2 ms" % name, lat[180] < 2, lat[180])
+        # /status runs a query (on the sanitizer build): its tail is the database's, not Nagle's 40 ms
+        limit = 2 if name == "/healthz" else 10
+        check("keep-alive %s p90 under %d ms" % (name, limit), lat[180] < limit, lat[180])
     c.close()
 
 
@@ -709,8 +702,10 @@ def case_uploads():
     stop.set()
     check("uploads trickling under PPRL_MIN_UPLOAD_RATE are cut (window of 5 s here)",
           len(cut) == 4 and all(t < 15 for t in cut.values()), cut)
-    s, r, _ = upload(projects[0], 0, clks(2, 5), source="127.0.0.7")
-    check("the cut uploads' tokens and slots are usable again", s == 201, (s, r))
+    # the server lets go of a cut upload as soon as its thread sees the connection gone
+    got = []
+    wait_for(lambda: got.append(upload(projects[0], 0, clks(2, 5), source="127.0.0.7")) or got[-1][0] == 201, 5, 0.2)
+    check("the cut uploads' tokens and slots are usable again (within 5 s)", got and got[-1][0] == 201, got[-1][:2])
     check("they left no object behind", not objects("uploads/" + projects[1]["project_id"]))
 
 
@@ -843,9 +838,9 @@ def main():
     try:
         for name in want:
             t0 = time.monotonic()
-            before = failed
+            before = t.failed
             globals()["case_" + name]()
-            print("%-10s %s in %.1f s" % (name, "ok" if failed == before else "FAILED", time.monotonic() - t0),
+            print("%-10s %s in %.1f s" % (name, "ok" if t.failed == before else "FAILED", time.monotonic() - t0),
                   flush=True)
             if not API.alive():
                 check("the API is still running after %s" % name, False)
@@ -858,8 +853,7 @@ def main():
     with open(API_LOG, errors="replace") as f:
         report = [x for x in f if "Sanitizer" in x or "runtime error" in x]
     check("no sanitizer report from the API", not report, report[:5])
-    print("adversarial: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return t.summary("adversarial")
 
 
 if __name__ == "__main__":

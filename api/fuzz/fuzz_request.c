@@ -28,7 +28,7 @@
 
 #include <jansson.h>
 
-#include "../src/api_app.h"
+#include "api_app.h"
 
 #define FIXTURE_EVERY 200
 #define ANSWER_MS 15000

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/upload_json.h"
+#include "upload_json.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,13 +14,13 @@
 
 #include <jansson.h>
 
-#include "api_config.h"
+#include "service/config.h"
 #include "api_db.h"
 #include "api_app.h"
 #include "api_janitor.h"
 #include "api_server.h"
-#include "api_settings.h"
-#include "store_settings.h"
+#include "service/settings.h"
+#include "service/store_settings.h"
 
 enum
 {
@@ -32,7 +32,7 @@ enum
 	S_COUNT = S_STORE + STORE_SETTING_COUNT
 };
 
-static ApiSetting settings[S_COUNT] = {
+static SvcSetting settings[S_COUNT] = {
 	{"PPRL_API_LISTEN", "127.0.0.1:8851", 0, NULL},
 	{"DATABASE_URL", NULL, 0, NULL},
 	{"REDIS_URL", NULL, 0, NULL},
@@ -71,37 +71,37 @@ http_config(HttpConfig *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->listen = settings[S_LISTEN].value;
-	h->pool_threads = (int) api_setting_int(&settings[S_THREADS], 1024);
-	h->io_threads = (int) api_setting_int(&settings[S_IO_THREADS], 64);
-	h->max_connections = (int) api_setting_int(&settings[S_MAX_CONN], 1000000);
-	h->max_per_client = (int) api_setting_range(&settings[S_MAX_CONN_CLIENT], 0, 1000000);
-	h->keepalive_s = (int) api_setting_int(&settings[S_KEEPALIVE], 86400);
-	h->header_s = (int) api_setting_int(&settings[S_HEADER_TIMEOUT], 86400);
-	h->body_s = (int) api_setting_int(&settings[S_BODY_TIMEOUT], 86400);
-	h->io_s = (int) api_setting_int(&settings[S_IO_TIMEOUT], 86400);
-	h->min_rate = (uint64_t) api_setting_range(&settings[S_MIN_RATE], 0, 1LL << 40);
-	h->max_streams = (int) api_setting_int(&settings[S_MAX_TRANSFERS], 100000);
+	h->pool_threads = (int) svc_setting_int(&settings[S_THREADS], 1024);
+	h->io_threads = (int) svc_setting_int(&settings[S_IO_THREADS], 64);
+	h->max_connections = (int) svc_setting_int(&settings[S_MAX_CONN], 1000000);
+	h->max_per_client = (int) svc_setting_range(&settings[S_MAX_CONN_CLIENT], 0, 1000000);
+	h->keepalive_s = (int) svc_setting_int(&settings[S_KEEPALIVE], 86400);
+	h->header_s = (int) svc_setting_int(&settings[S_HEADER_TIMEOUT], 86400);
+	h->body_s = (int) svc_setting_int(&settings[S_BODY_TIMEOUT], 86400);
+	h->io_s = (int) svc_setting_int(&settings[S_IO_TIMEOUT], 86400);
+	h->min_rate = (uint64_t) svc_setting_range(&settings[S_MIN_RATE], 0, 1LL << 40);
+	h->max_streams = (int) svc_setting_int(&settings[S_MAX_TRANSFERS], 100000);
 	h->client_header = settings[S_CLIENT_HEADER].value;
-	h->max_head = (size_t) api_setting_int(&settings[S_MAX_HEADER], 1048576);
+	h->max_head = (size_t) svc_setting_int(&settings[S_MAX_HEADER], 1048576);
 }
 
 /* The request limits from the settings. */
 static void
 limits_config(ApiLimits *l)
 {
-	l->max_body_bytes = (uint64_t) api_setting_int(&settings[S_MAX_BODY], 1LL << 50);
-	l->max_records = (uint64_t) api_setting_int(&settings[S_MAX_RECORDS], 1LL << 31);
-	l->min_encoding_size = (int) api_setting_int(&settings[S_MIN_SIZE], 8192);
-	l->max_encoding_size = (int) api_setting_int(&settings[S_MAX_SIZE], 8192);
-	l->max_uploads = (int) api_setting_int(&settings[S_MAX_UPLOADS], 1024);
-	l->max_uploads_per_client = (int) api_setting_range(&settings[S_MAX_UPLOADS_CLIENT], 0, 1024);
-	l->projects_per_minute = (int) api_setting_range(&settings[S_PROJECTS_MINUTE], 0, 1000000);
-	l->max_projects = (int) api_setting_range(&settings[S_MAX_PROJECTS], 0, 100000000);
-	l->max_runs_per_project = (int) api_setting_range(&settings[S_MAX_RUNS], 0, 1000000);
-	l->max_active_runs_per_project = (int) api_setting_range(&settings[S_MAX_ACTIVE_PROJECT], 0, 1000000);
-	l->max_active_runs = (int) api_setting_range(&settings[S_MAX_ACTIVE], 0, 100000000);
+	l->max_body_bytes = (uint64_t) svc_setting_int(&settings[S_MAX_BODY], 1LL << 50);
+	l->max_records = (uint64_t) svc_setting_int(&settings[S_MAX_RECORDS], 1LL << 31);
+	l->min_encoding_size = (int) svc_setting_int(&settings[S_MIN_SIZE], 8192);
+	l->max_encoding_size = (int) svc_setting_int(&settings[S_MAX_SIZE], 8192);
+	l->max_uploads = (int) svc_setting_int(&settings[S_MAX_UPLOADS], 1024);
+	l->max_uploads_per_client = (int) svc_setting_range(&settings[S_MAX_UPLOADS_CLIENT], 0, 1024);
+	l->projects_per_minute = (int) svc_setting_range(&settings[S_PROJECTS_MINUTE], 0, 1000000);
+	l->max_projects = (int) svc_setting_range(&settings[S_MAX_PROJECTS], 0, 100000000);
+	l->max_runs_per_project = (int) svc_setting_range(&settings[S_MAX_RUNS], 0, 1000000);
+	l->max_active_runs_per_project = (int) svc_setting_range(&settings[S_MAX_ACTIVE_PROJECT], 0, 1000000);
+	l->max_active_runs = (int) svc_setting_range(&settings[S_MAX_ACTIVE], 0, 100000000);
 	if (l->min_encoding_size > l->max_encoding_size)
-		api_die("invalid setting", "PPRL_MIN_ENCODING_SIZE is above PPRL_MAX_ENCODING_SIZE");
+		svc_die("invalid setting", "PPRL_MIN_ENCODING_SIZE is above PPRL_MAX_ENCODING_SIZE");
 }
 
 /* Start the whole API from the settings (the environment); dies on error. */
@@ -113,30 +113,30 @@ api_app_start(ApiApp *app)
 	ApiCtx	   *ctx = &app->ctx;
 
 	memset(app, 0, sizeof(*app));
-	api_settings_load(settings, S_COUNT);
+	svc_settings_load(settings, S_COUNT);
 	http_config(&app->http);
 	limits_config(&ctx->limits);
 	atomic_init(&ctx->uploads, 0);
 	if (!(ctx->clients = api_clients_new(4096)))
-		api_die("startup", "out of memory");
+		svc_die("startup", "out of memory");
 	ctx->queue = api_queue_open(settings[S_REDIS_URL].value, err, sizeof(err));
 	if (!ctx->queue)
-		api_die("redis", err);
-	ctx->db = api_db_open(settings[S_DATABASE_URL].value, (int) api_setting_int(&settings[S_POOL], 256),
-						  (int) api_setting_int(&settings[S_DB_WAIT], 3600), err, sizeof(err));
+		svc_die("redis", err);
+	ctx->db = api_db_open(settings[S_DATABASE_URL].value, (int) svc_setting_int(&settings[S_POOL], 256),
+						  (int) svc_setting_int(&settings[S_DB_WAIT], 3600), err, sizeof(err));
 	if (!ctx->db)
-		api_die("database", err);
+		svc_die("database", err);
 	store_options_from_settings(&settings[S_STORE], &so);
 	ctx->store = store_open(&so, err, sizeof(err));
 	if (!ctx->store)
-		api_die("object store", err);
+		svc_die("object store", err);
 	if (!(ctx->health = api_health_start(ctx, settings[S_DATABASE_URL].value)))
-		api_die("startup", "cannot start the readiness checks");
-	app->janitor = api_janitor_start(ctx, (int) api_setting_int(&settings[S_JANITOR], 3600));
+		svc_die("startup", "cannot start the readiness checks");
+	app->janitor = api_janitor_start(ctx, (int) svc_setting_int(&settings[S_JANITOR], 3600));
 	app->server = api_server_start(&app->http, ctx, err, sizeof(err));
 	if (!app->server)
-		api_die("http", err);
-	api_log("info", "listening", json_pack("{s:s}", "listen", app->http.listen));
+		svc_die("http", err);
+	svc_log("info", "listening", json_pack("{s:s}", "listen", app->http.listen));
 }
 
 /* Stop serving (requests in flight finish) and free everything. */
@@ -150,5 +150,5 @@ api_app_stop(ApiApp *app)
 	api_queue_close(app->ctx.queue);
 	api_db_close(app->ctx.db);
 	api_clients_free(app->ctx.clients);
-	api_settings_free(settings, S_COUNT);
+	svc_settings_free(settings, S_COUNT);
 }

@@ -15,7 +15,7 @@
 #include "api_ctx.h"
 #include "api_db.h"
 #include "api_http.h"
-#include "api_token.h"
+#include "service/token.h"
 
 /* The Authorization header, or NULL after sending the 400. */
 static const char *
@@ -34,11 +34,11 @@ presented_token(HttpRequest *r)
  * token), so ids cannot be probed.  0 when well formed.
  */
 int
-api_auth_id(HttpRequest *r, int param, char out[API_TOKEN_HEX + 1])
+api_auth_id(HttpRequest *r, int param, char out[SVC_TOKEN_HEX + 1])
 {
 	const char *id = http_param(r, param);
 
-	if (!api_token_well_formed(id, strlen(id)))
+	if (!svc_token_well_formed(id, strlen(id)))
 	{
 		if (http_header(r, "Authorization"))
 			api_send_problem(r, 403, API_FORBIDDEN);
@@ -46,7 +46,7 @@ api_auth_id(HttpRequest *r, int param, char out[API_TOKEN_HEX + 1])
 			api_send_problem(r, 400, "missing Authorization header");
 		return -1;
 	}
-	memcpy(out, id, API_TOKEN_HEX + 1);
+	memcpy(out, id, SVC_TOKEN_HEX + 1);
 	return 0;
 }
 
@@ -56,7 +56,7 @@ api_auth_id(HttpRequest *r, int param, char out[API_TOKEN_HEX + 1])
  * either is missing.  The caller gives the connection back.
  */
 PGconn *
-api_auth_project(HttpRequest *r, ApiCtx *ctx, char pid[API_TOKEN_HEX + 1])
+api_auth_project(HttpRequest *r, ApiCtx *ctx, char pid[SVC_TOKEN_HEX + 1])
 {
 	PGconn	   *pg;
 
@@ -72,7 +72,7 @@ static int
 is_result_token(PGconn *pg, const char *pid, const char *auth)
 {
 	const char *p[1] = {pid};
-	PGresult   *r = api_db_exec(pg, "SELECT result_token_sha256 FROM projects "
+	PGresult   *r = svc_db_exec(pg, "SELECT result_token_sha256 FROM projects "
 								"WHERE project_id = $1 AND NOT marked_for_deletion",
 								1, p, PGRES_TUPLES_OK);
 	int			ok = r && PQntuples(r) == 1;
@@ -82,7 +82,7 @@ is_result_token(PGconn *pg, const char *pid, const char *auth)
 		size_t		n;
 		unsigned char *stored = PQunescapeBytea((const unsigned char *) PQgetvalue(r, 0, 0), &n);
 
-		ok = stored && n == API_TOKEN_SHA256 && api_token_matches(auth, strlen(auth), stored);
+		ok = stored && n == SVC_TOKEN_SHA256 && svc_token_matches(auth, strlen(auth), stored);
 		PQfreemem(stored);
 	}
 	PQclear(r);
@@ -115,7 +115,7 @@ ApiRole
 api_auth_result_or_receipt(HttpRequest *r, PGconn *pg, const char *pid, int *dp_index)
 {
 	const char *auth = presented_token(r);
-	char		hex[2 * API_TOKEN_SHA256 + 1];
+	char		hex[2 * SVC_TOKEN_SHA256 + 1];
 	const char *p[2] = {hex, pid};
 	PGresult   *res;
 	ApiRole		role = API_ROLE_NONE;
@@ -124,8 +124,8 @@ api_auth_result_or_receipt(HttpRequest *r, PGconn *pg, const char *pid, int *dp_
 		return API_ROLE_NONE;
 	if (is_result_token(pg, pid, auth))
 		return API_ROLE_RESULT;
-	api_token_hash_hex(auth, strlen(auth), hex);
-	res = api_db_exec(pg, "SELECT d.dp_index FROM uploads u JOIN dataproviders d USING (dp_id) "
+	svc_token_hash_hex(auth, strlen(auth), hex);
+	res = svc_db_exec(pg, "SELECT d.dp_index FROM uploads u JOIN dataproviders d USING (dp_id) "
 					"JOIN projects p USING (project_id) WHERE u.receipt_token_sha256 = decode($1, 'hex') "
 					"AND p.project_id = $2 AND p.result_type = 'permutations' AND NOT p.marked_for_deletion",
 					2, p, PGRES_TUPLES_OK);

@@ -7,7 +7,7 @@
 
 #include <libpq-fe.h>
 
-#include "api_token.h"
+#include "service/token.h"
 #include "http_server.h"
 
 #define API_FORBIDDEN "Invalid access token or project doesn't exist"
@@ -20,9 +20,9 @@ typedef enum ApiRole
 	API_ROLE_RECEIPT
 } ApiRole;
 
-extern int	api_auth_id(HttpRequest *r, int param, char out[API_TOKEN_HEX + 1]);
+extern int	api_auth_id(HttpRequest *r, int param, char out[SVC_TOKEN_HEX + 1]);
 struct ApiCtx;
-extern PGconn *api_auth_project(HttpRequest *r, struct ApiCtx *ctx, char pid[API_TOKEN_HEX + 1]);
+extern PGconn *api_auth_project(HttpRequest *r, struct ApiCtx *ctx, char pid[SVC_TOKEN_HEX + 1]);
 extern int	api_auth_result(HttpRequest *r, PGconn *pg, const char *pid);
 extern ApiRole api_auth_result_or_receipt(HttpRequest *r, PGconn *pg, const char *pid, int *dp_index);
 

@@ -14,7 +14,7 @@
 #include "api_db.h"
 #include "api_health.h"
 #include "api_queue.h"
-#include "store.h"
+#include "service/store.h"
 
 typedef struct ApiLimits
 {

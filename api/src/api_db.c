@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "api_db.h"
+#include "service/db.h"
 
 struct ApiDb
 {
@@ -28,34 +29,13 @@ struct ApiDb
 	char	   *conninfo;		/* for dedicated connections */
 };
 
-/* Connect once, retrying until the deadline; NULL with a message on failure. */
-static PGconn *
-connect_with_wait(const char *conninfo, time_t deadline, char *err, size_t errlen)
-{
-	for (;;)
-	{
-		PGconn	   *c = PQconnectdb(conninfo);
-
-		if (PQstatus(c) == CONNECTION_OK)
-			return c;
-		if (time(NULL) >= deadline)
-		{
-			/* libpq's message names host and port, never the password. */
-			snprintf(err, errlen, "database unreachable: %s", PQerrorMessage(c));
-			PQfinish(c);
-			return NULL;
-		}
-		PQfinish(c);
-		sleep(1);
-	}
-}
-
 /* Open the pool; waits up to wait_seconds for the database. */
 ApiDb *
 api_db_open(const char *conninfo, int size, int wait_seconds, char *err, size_t errlen)
 {
 	ApiDb	   *db = calloc(1, sizeof(ApiDb));
 	time_t		deadline = time(NULL) + wait_seconds;
+	time_t		now;
 
 	if (!db || !(db->conns = calloc((size_t) size, sizeof(PGconn *))) ||
 		!(db->busy = calloc((size_t) size, sizeof(int))))
@@ -74,11 +54,16 @@ api_db_open(const char *conninfo, int size, int wait_seconds, char *err, size_t 
 	pthread_mutex_init(&db->lock, NULL);
 	pthread_cond_init(&db->freed, NULL);
 	for (int i = 0; i < size; i++)
-		if (!(db->conns[i] = connect_with_wait(conninfo, deadline, err, errlen)))
+	{
+		/* the whole pool within one wait: each connection gets what is left */
+		now = time(NULL);
+		db->conns[i] = svc_db_connect_wait(conninfo, deadline > now ? (int) (deadline - now) : 0, err, errlen);
+		if (!db->conns[i])
 		{
 			api_db_close(db);
 			return NULL;
 		}
+	}
 	return db;
 }
 
@@ -160,29 +145,4 @@ api_db_connect(ApiDb *db)
 		return NULL;
 	}
 	return c;
-}
-
-/* Run a parameterised statement; NULL (the result cleared) unless it gave `want`. */
-PGresult *
-api_db_exec(PGconn *pg, const char *sql, int n, const char *const *params, ExecStatusType want)
-{
-	PGresult   *r = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
-
-	if (PQresultStatus(r) != want)
-	{
-		PQclear(r);
-		return NULL;
-	}
-	return r;
-}
-
-/* Run a statement without parameters or rows (BEGIN, COMMIT); true when it worked. */
-int
-api_db_command(PGconn *pg, const char *sql)
-{
-	PGresult   *r = PQexec(pg, sql);
-	int			ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-
-	PQclear(r);
-	return ok;
 }

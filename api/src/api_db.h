@@ -8,6 +8,8 @@
 
 #include <libpq-fe.h>
 
+#include "service/db.h"
+
 /* How long a request waits for a pooled connection before it is answered 503. */
 #define API_DB_WAIT_MS 5000
 
@@ -19,8 +21,8 @@ extern PGconn *api_db_get(ApiDb *db);
 extern void api_db_put(ApiDb *db, PGconn *conn);
 extern void api_db_close(ApiDb *db);
 extern PGconn *api_db_connect(ApiDb *db);
-extern PGresult *api_db_exec(PGconn *pg, const char *sql, int n, const char *const *params,
+extern PGresult *svc_db_exec(PGconn *pg, const char *sql, int n, const char *const *params,
 							 ExecStatusType want);
-extern int	api_db_command(PGconn *pg, const char *sql);
+extern int	svc_db_command(PGconn *pg, const char *sql);
 
 #endif							/* API_DB_H */

@@ -17,8 +17,9 @@
 #include "api_http.h"
 #include "api_json.h"
 #include "api_routes.h"
-#include "api_settings.h"
-#include "api_token.h"
+#include "service/settings.h"
+#include "service/token.h"
+#include "service/keys.h"
 
 #define NOT_ALLOWED "Provided object store path is not allowed"
 #define DISABLED "Feature Disabled: external uploads need the S3 object store with " \
@@ -31,7 +32,7 @@
 static int
 find_party(ApiCtx *ctx, const char *pid, const char *token, int *dp_index, int *used)
 {
-	char		hex[2 * API_TOKEN_SHA256 + 1];
+	char		hex[2 * SVC_TOKEN_SHA256 + 1];
 	const char *p[2] = {hex, pid};
 	PGconn	   *pg = api_db_get(ctx->db);
 	PGresult   *r;
@@ -39,8 +40,8 @@ find_party(ApiCtx *ctx, const char *pid, const char *token, int *dp_index, int *
 
 	if (!pg)
 		return 503;				/* every connection busy */
-	api_token_hash_hex(token, strlen(token), hex);
-	r = api_db_exec(pg, "SELECT d.dp_index, d.uploaded IN ('done', 'in_progress') FROM dataproviders d "
+	svc_token_hash_hex(token, strlen(token), hex);
+	r = svc_db_exec(pg, "SELECT d.dp_index, d.uploaded IN ('done', 'in_progress') FROM dataproviders d "
 					"JOIN projects p USING (project_id) WHERE d.update_token_sha256 = decode($1, 'hex') "
 					"AND d.project_id = $2 AND NOT p.marked_for_deletion", 2, p, PGRES_TUPLES_OK);
 	if (!r)
@@ -80,7 +81,7 @@ api_send_grant(HttpRequest *r, ApiCtx *ctx, const char *key, StoreGrantKind kind
 		free(g);
 		if (rc == 1)
 			return api_send_problem(r, 501, disabled);
-		api_log("error", "cannot issue object store credentials", json_pack("{s:s}", "error", err));
+		svc_log("error", "cannot issue object store credentials", json_pack("{s:s}", "error", err));
 		return api_send_problem(r, 503, "the object store could not issue credentials");
 	}
 	o = json_pack("{s:{s:s,s:s,s:s,s:s},s:{s:s,s:b,s:s,s:s}}",
@@ -104,7 +105,7 @@ api_route_authorize_external(HttpRequest *r)
 {
 	ApiCtx	   *ctx = http_app(r);
 	const char *auth = http_header(r, "Authorization");
-	char		pid[API_TOKEN_HEX + 1],
+	char		pid[SVC_TOKEN_HEX + 1],
 				key[128],
 				who[64];
 	int			dp_index = 0,
@@ -123,7 +124,7 @@ api_route_authorize_external(HttpRequest *r)
 		api_send_problem(r, 403, "This token has already been used to upload clks.");
 	else
 	{
-		snprintf(key, sizeof(key), "external/%s/%d", pid, dp_index);
+		keys_external(key, sizeof(key), pid, dp_index, 0);
 		snprintf(who, sizeof(who), "pprl-%.16s-%d", pid, dp_index);
 		api_send_grant(r, ctx, key, STORE_GRANT_PUT_UNDER, who, 201, "upload", DISABLED);
 	}
@@ -180,7 +181,7 @@ api_pointer_resolve(ObjectStore *s, const char *pid, int dp_index, const char *b
 		snprintf(err, errlen, "the pointer upload is %s", jerr);
 		return 400;
 	}
-	snprintf(folder, sizeof(folder), "external/%s/%d/", pid, dp_index);
+	keys_external(folder, sizeof(folder), pid, dp_index, 1);
 	status = resolve_file(s, json_object_get(doc, "encodings"), "encodings", folder, p->enc_key,
 						  err, errlen);
 	blocks = json_object_get(doc, "blocks");

@@ -14,9 +14,10 @@
 #include <unistd.h>
 
 #include "api_janitor.h"
-#include "api_settings.h"
+#include "service/settings.h"
+#include "service/keys.h"
 
-#define PURGE_LOCK_TIMEOUT "500ms"
+#define PURGE_LOCK_TIMEOUT_MS 500
 
 struct ApiJanitor
 {
@@ -34,33 +35,28 @@ struct ApiJanitor
 int
 api_janitor_purge(ApiCtx *ctx, PGconn *pg, const char *pid)
 {
-	static const char *const folders[] = {"uploads", "external", "results"};
 	const char *p[1] = {pid};
 	PGresult   *r;
 	char		prefix[128],
 				err[256];
 	int			ok;
 
-	PQclear(api_db_exec(pg, "SELECT service_cancel_uploads($1)", 1, p, PGRES_TUPLES_OK));
-	ok = api_db_command(pg, "BEGIN") &&
-		api_db_command(pg, "SET LOCAL lock_timeout = '" PURGE_LOCK_TIMEOUT "'");
-	r = ok ? api_db_exec(pg, "SELECT service_drop_party_tables($1)", 1, p, PGRES_TUPLES_OK) : NULL;
+	PQclear(svc_db_exec(pg, "SELECT service_cancel_uploads($1)", 1, p, PGRES_TUPLES_OK));
+	ok = svc_db_begin(pg, PURGE_LOCK_TIMEOUT_MS);
+	r = ok ? svc_db_exec(pg, "SELECT service_drop_party_tables($1)", 1, p, PGRES_TUPLES_OK) : NULL;
 	ok = r != NULL;
 	PQclear(r);
-	r = ok ? api_db_exec(pg, "DELETE FROM projects WHERE project_id = $1 AND marked_for_deletion", 1, p,
-						 PGRES_COMMAND_OK) : NULL;
-	ok = r != NULL;
-	PQclear(r);
-	if (!ok || !api_db_command(pg, "COMMIT"))
+	ok = ok && svc_db_run(pg, "DELETE FROM projects WHERE project_id = $1 AND marked_for_deletion", 1, p);
+	if (!ok || !svc_db_command(pg, "COMMIT"))
 	{
-		api_db_command(pg, "ROLLBACK");
+		svc_db_command(pg, "ROLLBACK");
 		return 1;
 	}
-	for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++)
+	for (size_t i = 0; i < sizeof(keys_project_folders) / sizeof(keys_project_folders[0]); i++)
 	{
-		snprintf(prefix, sizeof(prefix), "%s/%s/", folders[i], pid);
+		keys_project(prefix, sizeof(prefix), keys_project_folders[i], pid);
 		if (store_remove_prefix(ctx->store, prefix, err, sizeof(err)) != 0)
-			api_log("warning", "cannot remove a deleted project's objects", json_pack("{s:s}", "error", err));
+			svc_log("warning", "cannot remove a deleted project's objects", json_pack("{s:s}", "error", err));
 	}
 	return 0;
 }
@@ -69,15 +65,15 @@ api_janitor_purge(ApiCtx *ctx, PGconn *pg, const char *pid)
 void
 api_janitor_sweep_uploads(ApiCtx *ctx, PGconn *pg)
 {
-	PGresult   *r = api_db_exec(pg, "SELECT * FROM service_orphaned_uploads()", 0, NULL, PGRES_TUPLES_OK);
+	PGresult   *r = svc_db_exec(pg, "SELECT * FROM service_orphaned_uploads()", 0, NULL, PGRES_TUPLES_OK);
 	char		err[256];
 
 	for (int i = 0; r && i < PQntuples(r); i++)
 	{
 		if (store_remove_prefix(ctx->store, PQgetvalue(r, i, 0), err, sizeof(err)) != 0)
-			api_log("warning", "cannot remove an abandoned upload's object", json_pack("{s:s}", "error", err));
+			svc_log("warning", "cannot remove an abandoned upload's object", json_pack("{s:s}", "error", err));
 		else
-			api_log("info", "removed an abandoned upload's object", NULL);
+			svc_log("info", "removed an abandoned upload's object", NULL);
 	}
 	PQclear(r);
 }
@@ -89,7 +85,7 @@ round_once(ApiJanitor *j, PGconn *pg)
 	PGresult   *r;
 
 	api_janitor_sweep_uploads(j->ctx, pg);
-	r = api_db_exec(pg, "SELECT project_id FROM projects WHERE marked_for_deletion LIMIT 20", 0, NULL,
+	r = svc_db_exec(pg, "SELECT project_id FROM projects WHERE marked_for_deletion LIMIT 20", 0, NULL,
 					PGRES_TUPLES_OK);
 	for (int i = 0; r && i < PQntuples(r) && !atomic_load(&j->stopping); i++)
 		api_janitor_purge(j->ctx, pg, PQgetvalue(r, i, 0));

@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "api_app.h"
-#include "api_settings.h"
+#include "service/settings.h"
 
 /* Start, serve until a termination signal, stop. */
 int
@@ -27,7 +27,7 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	api_app_start(&app);
 	sigwait(&sigs, &sig);
-	api_log("info", "stopping", json_pack("{s:i}", "signal", sig));
+	svc_log("info", "stopping", json_pack("{s:i}", "signal", sig));
 	api_app_stop(&app);
 	return 0;
 }

@@ -25,7 +25,7 @@
 #include "api_http.h"
 #include "api_janitor.h"
 #include "api_routes.h"
-#include "api_token.h"
+#include "service/token.h"
 
 #define MAX_PARTIES 64
 
@@ -88,7 +88,7 @@ creation_allowed(HttpRequest *r, ApiCtx *ctx, PGconn *pg)
 		int			full;
 
 		snprintf(lim, sizeof(lim), "%d", ctx->limits.max_projects);
-		res = api_db_exec(pg, "SELECT count(*) >= $1::int FROM projects", 1, p, PGRES_TUPLES_OK);
+		res = svc_db_exec(pg, "SELECT count(*) >= $1::int FROM projects", 1, p, PGRES_TUPLES_OK);
 		if (!res)
 		{
 			api_send_problem(r, 503, "database error");
@@ -115,7 +115,7 @@ insert_project(PGconn *pg, json_t *body, const char *pid, const char *result_hex
 {
 	char	   *schema = json_dumps(json_object_get(body, "schema"), JSON_COMPACT);
 	char		nparties[16],
-				hex[2 * API_TOKEN_SHA256 + 1];
+				hex[2 * SVC_TOKEN_SHA256 + 1];
 	const char *name = json_string_value(json_object_get(body, "name")),
 			   *notes = json_string_value(json_object_get(body, "notes"));
 	const char *p[8] = {pid, result_hex, schema, result_type, nparties, name ? name : "",
@@ -124,26 +124,26 @@ insert_project(PGconn *pg, json_t *body, const char *pid, const char *result_hex
 	int			ok;
 
 	snprintf(nparties, sizeof(nparties), "%d", (int) parties);
-	ok = schema && api_db_command(pg, "BEGIN");
-	res = ok ? api_db_exec(pg, "INSERT INTO projects (project_id, result_token_sha256, schema, result_type, "
+	ok = schema && svc_db_command(pg, "BEGIN");
+	res = ok ? svc_db_exec(pg, "INSERT INTO projects (project_id, result_token_sha256, schema, result_type, "
 						   "parties, name, notes, uses_blocking) VALUES ($1, decode($2, 'hex'), $3::jsonb, $4, "
 						   "$5::smallint, $6, $7, $8::boolean)", 8, p, PGRES_COMMAND_OK) : NULL;
 	ok = res != NULL;
 	PQclear(res);
 	for (int i = 0; ok && i < parties; i++)
 	{
-		char		tok[API_TOKEN_HEX + 1],
+		char		tok[SVC_TOKEN_HEX + 1],
 					idx[16];
 		const char *q[3] = {pid, idx, hex};
 
 		snprintf(idx, sizeof(idx), "%d", i);
-		if (api_token_new(tok) != 0)
+		if (svc_token_new(tok) != 0)
 		{
 			ok = 0;
 			break;
 		}
-		api_token_hash_hex(tok, API_TOKEN_HEX, hex);
-		res = api_db_exec(pg, "INSERT INTO dataproviders (project_id, dp_index, update_token_sha256) "
+		svc_token_hash_hex(tok, SVC_TOKEN_HEX, hex);
+		res = svc_db_exec(pg, "INSERT INTO dataproviders (project_id, dp_index, update_token_sha256) "
 						  "VALUES ($1, $2::smallint, decode($3, 'hex'))", 3, q, PGRES_COMMAND_OK);
 		ok = res != NULL;
 		PQclear(res);
@@ -153,11 +153,11 @@ insert_project(PGconn *pg, json_t *body, const char *pid, const char *result_hex
 	{
 		const char *q[2] = {pid, nparties};
 
-		res = api_db_exec(pg, "SELECT service_add_party_tables($1, $2::int)", 2, q, PGRES_TUPLES_OK);
+		res = svc_db_exec(pg, "SELECT service_add_party_tables($1, $2::int)", 2, q, PGRES_TUPLES_OK);
 		ok = res != NULL;
 		PQclear(res);
 	}
-	ok = api_db_command(pg, ok ? "COMMIT" : "ROLLBACK") && ok;
+	ok = svc_db_command(pg, ok ? "COMMIT" : "ROLLBACK") && ok;
 	free(schema);
 	return ok;
 }
@@ -172,9 +172,9 @@ create_project(HttpRequest *r, ApiCtx *ctx)
 	const char *problem,
 			   *result_type = NULL;
 	json_int_t	parties = 2;
-	char		pid[API_TOKEN_HEX + 1],
-				result[API_TOKEN_HEX + 1],
-				hex[2 * API_TOKEN_SHA256 + 1];
+	char		pid[SVC_TOKEN_HEX + 1],
+				result[SVC_TOKEN_HEX + 1],
+				hex[2 * SVC_TOKEN_SHA256 + 1];
 	json_t	   *tokens;
 	PGconn	   *pg;
 	int			ok;
@@ -186,7 +186,7 @@ create_project(HttpRequest *r, ApiCtx *ctx)
 	}
 	if ((problem = validate_new_project(body, &result_type, &parties)) != NULL)
 		api_send_problem(r, 400, problem);
-	else if (api_token_new(pid) != 0 || api_token_new(result) != 0)
+	else if (svc_token_new(pid) != 0 || svc_token_new(result) != 0)
 		api_send_problem(r, 500, "no randomness available");
 	else if (!(pg = api_db_get(ctx->db)))
 		api_send_busy(r, "every database connection is busy");
@@ -194,7 +194,7 @@ create_project(HttpRequest *r, ApiCtx *ctx)
 	{
 		if (creation_allowed(r, ctx, pg))
 		{
-			api_token_hash_hex(result, API_TOKEN_HEX, hex);
+			svc_token_hash_hex(result, SVC_TOKEN_HEX, hex);
 			tokens = json_array();
 			ok = insert_project(pg, body, pid, hex, result_type, parties, tokens);
 			if (ok)
@@ -224,7 +224,7 @@ list_projects(HttpRequest *r, ApiCtx *ctx)
 		api_send_busy(r, "every database connection is busy");
 		return;
 	}
-	res = api_db_exec(pg, "SELECT project_id, to_char(time_added AT TIME ZONE 'UTC', "
+	res = svc_db_exec(pg, "SELECT project_id, to_char(time_added AT TIME ZONE 'UTC', "
 					  "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM projects "
 					  "WHERE NOT marked_for_deletion ORDER BY time_added", 0, NULL, PGRES_TUPLES_OK);
 	api_db_put(ctx->db, pg);
@@ -253,7 +253,7 @@ describe_project(HttpRequest *r, PGconn *pg, const char *pid)
 
 	if (api_auth_result_or_receipt(r, pg, pid, &dp_index) == API_ROLE_NONE)
 		return;
-	res = api_db_exec(pg, "SELECT p.schema::text, p.result_type, p.parties, p.name, p.notes, p.uses_blocking, "
+	res = svc_db_exec(pg, "SELECT p.schema::text, p.result_type, p.parties, p.name, p.notes, p.uses_blocking, "
 					  "(SELECT count(*) FROM dataproviders d WHERE d.project_id = p.project_id AND d.uploaded = 'done'), "
 					  "EXISTS (SELECT 1 FROM dataproviders d WHERE d.project_id = p.project_id AND d.uploaded = 'error') "
 					  "FROM projects p WHERE p.project_id = $1", 1, p, PGRES_TUPLES_OK);
@@ -282,19 +282,15 @@ static void
 delete_project(HttpRequest *r, ApiCtx *ctx, PGconn *pg, const char *pid)
 {
 	const char *p[1] = {pid};
-	PGresult   *res;
 	int			ok;
 
 	if (!api_auth_result(r, pg, pid))
 		return;
-	ok = api_db_command(pg, "BEGIN") && api_db_command(pg, "SET LOCAL lock_timeout = '2s'");
-	res = ok ? api_db_exec(pg, "UPDATE projects SET marked_for_deletion = true WHERE project_id = $1", 1, p,
-						   PGRES_COMMAND_OK) : NULL;
-	ok = res != NULL;
-	PQclear(res);
-	if (!ok || !api_db_command(pg, "COMMIT"))
+	ok = svc_db_begin(pg, 2000) &&
+		svc_db_run(pg, "UPDATE projects SET marked_for_deletion = true WHERE project_id = $1", 1, p);
+	if (!ok || !svc_db_command(pg, "COMMIT"))
 	{
-		api_db_command(pg, "ROLLBACK");
+		svc_db_command(pg, "ROLLBACK");
 		api_send_busy(r, "the project is busy");
 		return;
 	}
@@ -320,7 +316,7 @@ void
 api_route_project(HttpRequest *r)
 {
 	ApiCtx	   *ctx = http_app(r);
-	char		pid[API_TOKEN_HEX + 1];
+	char		pid[SVC_TOKEN_HEX + 1];
 	PGconn	   *pg;
 
 	if (!(pg = api_auth_project(r, ctx, pid)))

@@ -3,9 +3,8 @@
  *	  Redis for the API: one connection shared under a mutex (every command
  *	  is short), reconnected on the next use after any failure, with
  *	  connect and command timeouts so a dead Redis fails requests quickly
- *	  instead of hanging them (URLs: redis_url.c).  Commands are built with
- *	  hiredis' argument vectors, never by formatting client data into a
- *	  command string.
+ *	  instead of hanging them.  What goes over it is the job protocol of
+ *	  service/jobs.h, shared with the workers.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -13,7 +12,9 @@
 #include <string.h>
 
 #include "api_queue.h"
-#include "redis_url.h"
+#include "service/db.h"
+#include "service/jobs.h"
+#include "service/redis_url.h"
 
 struct ApiQueue
 {
@@ -68,25 +69,25 @@ api_queue_close(ApiQueue *q)
 	free(q);
 }
 
-/* Append a run to the job stream; -1 with a message when Redis fails. */
+/* Append a run job to the stream; -1 with a message when Redis fails. */
 int
 api_queue_push_run(ApiQueue *q, const char *run_id, const char *project_id, const char *lsn,
 				   char *err, size_t errlen)
 {
-	const char *argv[] = {"XADD", API_QUEUE_STREAM, "*", "kind", "run", "run_id", run_id,
-	"project_id", project_id, "lsn", lsn};
-	redisReply *r;
+	Job			job;
+	int			rc;
 
+	memset(&job, 0, sizeof(job));
+	job.kind = JOB_RUN;
+	snprintf(job.run_id, sizeof(job.run_id), "%s", run_id);
+	snprintf(job.project_id, sizeof(job.project_id), "%s", project_id);
+	snprintf(job.lsn, sizeof(job.lsn), "%s", lsn);
 	pthread_mutex_lock(&q->lock);
-	r = command(q, 11, argv);
+	rc = jobs_append(&q->url, &q->rc, 2000, &job);
 	pthread_mutex_unlock(&q->lock);
-	if (!r)
-	{
+	if (rc != 0)
 		snprintf(err, errlen, "job queue (Redis) unavailable");
-		return -1;
-	}
-	freeReplyObject(r);
-	return 0;
+	return rc;
 }
 
 /* Whether Redis answers PING now. */
@@ -103,38 +104,60 @@ api_queue_ping(ApiQueue *q)
 	return r != NULL;
 }
 
-/* A decimal integer from a reply element (nil or garbage: 0). */
-static long long
-reply_number(const redisReply *e)
-{
-	return e && e->type == REDIS_REPLY_STRING ? atoll(e->str) : 0;
-}
-
-/*
- * A run's progress as the workers count it in the hash run:{id}
- * (comparisons done, total comparisons, candidates); 0 when Redis has none.
- */
+/* A run's progress as the workers count it; 0s when Redis has none, -1 when it fails. */
 int
 api_queue_progress(ApiQueue *q, const char *run_id, long long *comparisons, long long *total,
 				   long long *candidates)
 {
-	char		key[64];
-	const char *argv[] = {"HMGET", key, "comparisons", "total", "candidates"};
-	redisReply *r;
+	int			rc;
 
-	snprintf(key, sizeof(key), "run:%s", run_id);
 	pthread_mutex_lock(&q->lock);
-	r = command(q, 5, argv);
+	rc = jobs_progress_read(&q->url, &q->rc, 2000, run_id, comparisons, total, candidates);
 	pthread_mutex_unlock(&q->lock);
-	*comparisons = *total = *candidates = 0;
-	if (!r)
-		return -1;
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 3)
+	return rc;
+}
+
+/*
+ * Queue the project's runs whose data is complete (after an upload, a run
+ * post or a run's deletion): the database moves them to 'queued' (or fails
+ * them on bad encoding sizes) and this appends the one that may go now
+ * (a project's runs go one at a time) to Redis with the primary's WAL position, which the worker's replica
+ * must have replayed before it reads.  A job Redis refused is marked not
+ * enqueued, to be handed over again by the next call.
+ */
+void
+api_queue_ready_runs(ApiQueue *q, PGconn *pg, const char *pid, int min_size, int max_size)
+{
+	char		mn[16],
+				mx[16],
+				err[128];
+	const char *p[3] = {pid, mn, mx};
+	PGresult   *r,
+			   *lsn;
+
+	snprintf(mn, sizeof(mn), "%d", min_size);
+	snprintf(mx, sizeof(mx), "%d", max_size);
+	r = svc_db_exec(pg, "SELECT * FROM service_queue_ready_runs($1, $2::int, $3::int)", 3, p,
+					PGRES_TUPLES_OK);
+	if (!r || PQntuples(r) == 0)
 	{
-		*comparisons = reply_number(r->element[0]);
-		*total = reply_number(r->element[1]);
-		*candidates = reply_number(r->element[2]);
+		PQclear(r);
+		return;
 	}
-	freeReplyObject(r);
-	return 0;
+	lsn = svc_db_exec(pg, "SELECT pg_current_wal_lsn()::text", 0, NULL, PGRES_TUPLES_OK);
+	for (int i = 0; i < PQntuples(r); i++)
+	{
+		const char *rid = PQgetvalue(r, i, 0);
+
+		if (api_queue_push_run(q, rid, pid, lsn ? PQgetvalue(lsn, 0, 0) : "0/0",
+							   err, sizeof(err)) != 0)
+		{
+			const char *one[1] = {rid};
+
+			PQclear(svc_db_exec(pg, "UPDATE runs SET enqueued = false WHERE run_id = $1", 1, one,
+								PGRES_COMMAND_OK));
+		}
+	}
+	PQclear(lsn);
+	PQclear(r);
 }

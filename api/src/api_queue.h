@@ -1,7 +1,7 @@
 /*
  * api_queue.h
- *	  The job queue in Redis (hiredis): runs ready to compute are appended to
- *	  a stream that the workers read with a consumer group; the workers'
+ *	  The API's side of the job queue (protocol: service/jobs.h): runs ready
+ *	  to compute are appended to the stream the workers read; the workers'
  *	  progress counters are read back for the run status endpoint.
  */
 #ifndef API_QUEUE_H
@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#define API_QUEUE_STREAM "pprl:jobs"
+#include <libpq-fe.h>
 
 typedef struct ApiQueue ApiQueue;
 
@@ -18,6 +18,7 @@ extern void api_queue_close(ApiQueue *q);
 extern int	api_queue_push_run(ApiQueue *q, const char *run_id, const char *project_id,
 							   const char *lsn, char *err, size_t errlen);
 extern int	api_queue_ping(ApiQueue *q);
+extern void api_queue_ready_runs(ApiQueue *q, PGconn *pg, const char *pid, int min_size, int max_size);
 extern int	api_queue_progress(ApiQueue *q, const char *run_id, long long *comparisons,
 							   long long *total, long long *candidates);
 

@@ -19,58 +19,15 @@
 #include "api_external.h"
 #include "api_http.h"
 #include "api_routes.h"
-#include "api_runs.h"
-#include "api_token.h"
+#include "api_queue.h"
+#include "service/token.h"
+#include "service/keys.h"
 
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 #define NOT_COMPLETE "run is not complete"
 
 static const char *const stage_names[] = {"", "waiting for CLKs", "compute similarity scores",
 "compute output"};
-
-/*
- * Queue the project's runs whose data is complete: the database moves them
- * to 'queued' (or fails them on bad encoding sizes) and this appends their
- * jobs to Redis with the primary's WAL position, which the worker's replica
- * must have replayed before it reads.  A job Redis refused is marked not
- * enqueued, to be handed over again by the next call.
- */
-void
-api_runs_queue_ready(ApiCtx *ctx, PGconn *pg, const char *pid)
-{
-	char		mn[16],
-				mx[16],
-				err[128];
-	const char *p[3] = {pid, mn, mx};
-	PGresult   *r,
-			   *lsn;
-
-	snprintf(mn, sizeof(mn), "%d", ctx->limits.min_encoding_size);
-	snprintf(mx, sizeof(mx), "%d", ctx->limits.max_encoding_size);
-	r = api_db_exec(pg, "SELECT * FROM service_queue_ready_runs($1, $2::int, $3::int)", 3, p,
-					PGRES_TUPLES_OK);
-	if (!r || PQntuples(r) == 0)
-	{
-		PQclear(r);
-		return;
-	}
-	lsn = api_db_exec(pg, "SELECT pg_current_wal_lsn()::text", 0, NULL, PGRES_TUPLES_OK);
-	for (int i = 0; i < PQntuples(r); i++)
-	{
-		const char *rid = PQgetvalue(r, i, 0);
-
-		if (api_queue_push_run(ctx->queue, rid, pid, lsn ? PQgetvalue(lsn, 0, 0) : "0/0",
-							   err, sizeof(err)) != 0)
-		{
-			const char *q[1] = {rid};
-
-			PQclear(api_db_exec(pg, "UPDATE runs SET enqueued = false WHERE run_id = $1", 1, q,
-								PGRES_COMMAND_OK));
-		}
-	}
-	PQclear(lsn);
-	PQclear(r);
-}
 
 /*
  * Whether the project may take another run: its kept runs, its runs not
@@ -91,7 +48,7 @@ run_allowed(HttpRequest *r, ApiCtx *ctx, PGconn *pg, const char *pid)
 	snprintf(kept, sizeof(kept), "%d", ctx->limits.max_runs_per_project);
 	snprintf(active, sizeof(active), "%d", ctx->limits.max_active_runs_per_project);
 	snprintf(all, sizeof(all), "%d", ctx->limits.max_active_runs);
-	res = api_db_exec(pg, "SELECT CASE WHEN $2::int > 0 AND (SELECT count(*) FROM runs WHERE project_id = $1) >= $2::int THEN 1 "
+	res = svc_db_exec(pg, "SELECT CASE WHEN $2::int > 0 AND (SELECT count(*) FROM runs WHERE project_id = $1) >= $2::int THEN 1 "
 					  "WHEN $3::int > 0 AND (SELECT count(*) FROM runs WHERE project_id = $1 "
 					  "AND state IN ('created', 'queued', 'running')) >= $3::int THEN 2 "
 					  "WHEN $4::int > 0 AND (SELECT count(*) FROM runs WHERE state IN ('queued', 'running')) >= $4::int THEN 3 "
@@ -125,7 +82,7 @@ create_run(HttpRequest *r, ApiCtx *ctx, PGconn *pg, const char *pid)
 {
 	int			status;
 	char		err[256],
-				rid[API_TOKEN_HEX + 1],
+				rid[SVC_TOKEN_HEX + 1],
 				thr[32];
 	json_t	   *body = api_read_json(r, &status, err, sizeof(err)),
 			   *t,
@@ -146,7 +103,7 @@ create_run(HttpRequest *r, ApiCtx *ctx, PGconn *pg, const char *pid)
 		api_send_problem(r, 400, "threshold (a number with 0 < threshold <= 1) is required");
 	else if ((name && !json_is_string(name)) || (notes && !json_is_string(notes)))
 		api_send_problem(r, 400, "name and notes must be strings");
-	else if (api_token_new(rid) != 0)
+	else if (svc_token_new(rid) != 0)
 		api_send_problem(r, 500, "no randomness available");
 	else if (run_allowed(r, ctx, pg, pid))
 	{
@@ -154,18 +111,15 @@ create_run(HttpRequest *r, ApiCtx *ctx, PGconn *pg, const char *pid)
 		notes ? json_string_value(notes) : ""};
 
 		snprintf(thr, sizeof(thr), "%.17g", json_number_value(t));
-		res = api_db_exec(pg, "INSERT INTO runs (run_id, project_id, threshold, name, notes, type) "
-						  "SELECT $1, $2, $3::float8, $4, $5, CASE WHEN p.result_type = 'similarity_scores' "
-						  "THEN 'no_mapping' ELSE 'default' END FROM projects p WHERE p.project_id = $2 "
-						  "AND NOT EXISTS (SELECT 1 FROM dataproviders d WHERE d.project_id = $2 "
-						  "AND d.uploaded = 'error') RETURNING run_id", 5, p, PGRES_TUPLES_OK);
-		if (res && PQntuples(res) == 0)
+		res = svc_db_exec(pg, "SELECT service_create_run($1, $2, $3::float8, $4, $5)", 5, p, PGRES_TUPLES_OK);
+		if (res && PQgetvalue(res, 0, 0)[0] != 't')
 			api_send_problem(r, 409, "Can't post run as project has errors");
 		else if (!res)
 			api_send_problem(r, 503, "database error");
 		else
 		{
-			api_runs_queue_ready(ctx, pg, pid);
+			api_queue_ready_runs(ctx->queue, pg, pid, ctx->limits.min_encoding_size,
+								 ctx->limits.max_encoding_size);
 			api_send_json(r, 201, json_pack("{s:s,s:f,s:s,s:s}", "run_id", rid, "threshold",
 											json_number_value(t), "name", p[3], "notes", p[4]));
 		}
@@ -179,7 +133,7 @@ static void
 list_runs(HttpRequest *r, PGconn *pg, const char *pid)
 {
 	const char *p[1] = {pid};
-	PGresult   *res = api_db_exec(pg, "SELECT run_id, " ISO("time_added") ", state FROM runs "
+	PGresult   *res = svc_db_exec(pg, "SELECT run_id, " ISO("time_added") ", state FROM runs "
 								  "WHERE project_id = $1 ORDER BY time_added", 1, p, PGRES_TUPLES_OK);
 	json_t	   *list;
 
@@ -202,7 +156,7 @@ static PGresult *
 fetch_run(PGconn *pg, const char *pid, const char *rid)
 {
 	const char *p[2] = {pid, rid};
-	PGresult   *r = api_db_exec(pg, "SELECT r.name, r.notes, r.threshold, r.state, r.stage, "
+	PGresult   *r = svc_db_exec(pg, "SELECT r.name, r.notes, r.threshold, r.state, r.stage, "
 								"CASE WHEN r.type = 'no_mapping' THEN 2 ELSE 3 END, " ISO("r.time_added") ", "
 								ISO("r.time_started") ", " ISO("r.time_completed") ", r.error_msg, "
 								"r.total_comparisons, p.parties, (SELECT count(*) FROM dataproviders d "
@@ -311,7 +265,7 @@ result_address(HttpRequest *r, ApiCtx *ctx, PGconn *pg, const char *rid)
 				who[40];
 	PGresult   *res;
 
-	res = api_db_exec(pg, "SELECT object_key FROM run_results WHERE run_id = $1 "
+	res = svc_db_exec(pg, "SELECT object_key FROM run_results WHERE run_id = $1 "
 					  "AND kind = 'similarity_scores_binary'", 1, p, PGRES_TUPLES_OK);
 	if (!res || PQntuples(res) != 1)
 	{
@@ -385,7 +339,7 @@ run_result(HttpRequest *r, ApiCtx *ctx, PGconn *pg, PGresult *run, const char *r
 		return;
 	}
 	snprintf(idx, sizeof(idx), "%d", role == API_ROLE_RECEIPT ? dp_index : -1);
-	res = api_db_exec(pg, "SELECT object_key, bytes FROM run_results WHERE run_id = $1 AND kind = $2 "
+	res = svc_db_exec(pg, "SELECT object_key, bytes FROM run_results WHERE run_id = $1 AND kind = $2 "
 					  "AND dp_index = $3::smallint", 3, p, PGRES_TUPLES_OK);
 	if (!res || PQntuples(res) != 1 || !(o = malloc(sizeof(ResultOut))))
 	{
@@ -409,7 +363,7 @@ static void
 delete_run(HttpRequest *r, ApiCtx *ctx, PGconn *pg, const char *pid, const char *rid)
 {
 	const char *p[1] = {rid};
-	PGresult   *res = api_db_exec(pg, "DELETE FROM runs WHERE run_id = $1", 1, p, PGRES_COMMAND_OK);
+	PGresult   *res = svc_db_exec(pg, "DELETE FROM runs WHERE run_id = $1", 1, p, PGRES_COMMAND_OK);
 	char		prefix[128],
 				err[256];
 
@@ -419,9 +373,10 @@ delete_run(HttpRequest *r, ApiCtx *ctx, PGconn *pg, const char *pid, const char 
 		return;
 	}
 	PQclear(res);
-	snprintf(prefix, sizeof(prefix), "results/%s/%s/", pid, rid);
+	keys_run(prefix, sizeof(prefix), pid, rid, "");
 	store_remove_prefix(ctx->store, prefix, err, sizeof(err));
-	api_runs_queue_ready(ctx, pg, pid);	/* the project's next run, if this one was in the way */
+	api_queue_ready_runs(ctx->queue, pg, pid, ctx->limits.min_encoding_size,
+								 ctx->limits.max_encoding_size);	/* the project's next run, if this one was in the way */
 	api_send_body(r, 204, "application/json", NULL);
 }
 
@@ -430,7 +385,7 @@ void
 api_route_runs(HttpRequest *r)
 {
 	ApiCtx	   *ctx = http_app(r);
-	char		pid[API_TOKEN_HEX + 1];
+	char		pid[SVC_TOKEN_HEX + 1];
 	PGconn	   *pg;
 
 	if (!(pg = api_auth_project(r, ctx, pid)))
@@ -459,8 +414,8 @@ static void
 run_route(HttpRequest *r, RunView view)
 {
 	ApiCtx	   *ctx = http_app(r);
-	char		pid[API_TOKEN_HEX + 1],
-				rid[API_TOKEN_HEX + 1];
+	char		pid[SVC_TOKEN_HEX + 1],
+				rid[SVC_TOKEN_HEX + 1];
 	int			dp_index = -1;
 	ApiRole		role;
 	PGconn	   *pg;

@@ -18,7 +18,7 @@
 
 #include "api_metrics.h"
 #include "api_problem.h"
-#include "api_settings.h"
+#include "service/settings.h"
 #include "http_internal.h"
 
 /* A new request for a connection whose request line is in. */
@@ -202,7 +202,7 @@ http_request_log(HttpRequest *r, int status)
 		return;
 	r->logged = 1;
 	api_metrics_request(r->route_name, status);
-	api_log(status >= 500 ? "error" : "info", "request",
+	svc_log(status >= 500 ? "error" : "info", "request",
 			json_pack("{s:s,s:s,s:i,s:s,s:I}", "method", r->method[0] ? r->method : "-",
 					  "route", r->route_name, "status", status, "request_id", r->id,
 					  "ms", (json_int_t) (http_now_ms() - r->t0_ms)));

@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "api_problem.h"
-#include "api_settings.h"
+#include "service/settings.h"
 #include "http_internal.h"
 
 #define HTTP_DISCARD_MAX (64ull * 1024 * 1024)
@@ -501,7 +501,7 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	{
 		unsigned	status = va_arg(ap, unsigned);
 
-		api_log("info", "request", json_pack("{s:s,s:s,s:i,s:s}", "method", "-", "route", "other",
+		svc_log("info", "request", json_pack("{s:s,s:s,s:i,s:s}", "method", "-", "route", "other",
 											 "status", (int) status, "detail", "rejected by the HTTP layer"));
 	}
 }
@@ -565,7 +565,7 @@ fit_file_limit(HttpConfig *cfg)
 	if (rl.rlim_cur < want)
 	{
 		cfg->max_connections = rl.rlim_cur > 512 ? (int) rl.rlim_cur - 256 : 256;
-		api_log("warning", "open-file limit too low for PPRL_MAX_CONNECTIONS; lowered",
+		svc_log("warning", "open-file limit too low for PPRL_MAX_CONNECTIONS; lowered",
 				json_pack("{s:i}", "max_connections", cfg->max_connections));
 	}
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../pg_pprl/src/clk_codec.h"
+#include "pprl/clk_codec.h"
 #include "upload_bin.h"
 
 struct UploadBin

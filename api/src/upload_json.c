@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../pg_pprl/src/clk_codec.h"
+#include "pprl/clk_codec.h"
 #include "upload_json.h"
 
 #define KEY_MAX 32				/* longest top-level key we accept */

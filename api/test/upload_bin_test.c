@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "test_util.h"
-#include "../src/upload_bin.h"
+#include "unit.h"
+#include "upload_bin.h"
 
 static const UploadLimits lim = {1000000, 64, 16};
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "test_util.h"
-#include "../src/upload_json.h"
+#include "unit.h"
+#include "upload_json.h"
 
 
 /* What a parse produced, for comparison across feeding strategies. */

@@ -14,8 +14,8 @@
 #include "postgres.h"
 #include "fmgr.h"
 
-#include "clk_codec.h"
-#include "kernels/clk_kernels.h"
+#include "pprl/clk_codec.h"
+#include "pprl/clk_kernels.h"
 
 typedef struct Clk
 {

@@ -11,7 +11,7 @@
 #include "postgres.h"
 
 #include "clk.h"
-#include "match/match.h"
+#include "pprl/match.h"
 
 PG_FUNCTION_INFO_V1(clk_popcount);
 PG_FUNCTION_INFO_V1(clk_length);

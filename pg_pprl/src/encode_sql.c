@@ -24,7 +24,7 @@
 #include "utils/memutils.h"
 
 #include "clk.h"
-#include "encode/encode.h"
+#include "pprl/encode.h"
 
 PG_FUNCTION_INFO_V1(pprl_encode_jsonb);
 PG_FUNCTION_INFO_V1(pprl_encode_array);

@@ -12,7 +12,7 @@
 
 #include "storage/buffile.h"
 
-#include "match/match.h"
+#include "pprl/match.h"
 
 typedef struct PairRun PairRun;
 

@@ -8,7 +8,7 @@
 
 #include "postgres.h"
 
-#include "match/match.h"
+#include "pprl/match.h"
 #include "match_store.h"
 
 #define MATCH_MAX_DATASETS 64

@@ -18,15 +18,11 @@
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 
-#include "../../api/src/redis_url.h"
-#include "../../api/src/store.h"
+#include "service/db.h"
+#include "service/jobs.h"
+#include "service/redis_url.h"
+#include "service/store.h"
 
-#define WORKER_STREAM "pprl:jobs"
-#define WORKER_GROUP "workers"
-#define WORKER_EPOCH "pprl:epoch"	/* set with the group; gone: Redis lost its data */
-#define WORKER_ALIVE_SET "pprl:workers" /* worker name -> last heartbeat (seconds) */
-#define WORKER_BEAT_S 2
-#define WORKER_DEAD_S 10			/* not seen this long: its jobs are taken over */
 #define WORKER_MAX_PARTIES 64
 
 /* What a worker holds. */
@@ -48,28 +44,10 @@ typedef struct Worker
 	const char *tmpdir;			/* scratch files of the merge */
 } Worker;
 
-typedef enum WorkerJobKind
-{
-	JOB_RUN,					/* plan a run and queue its tasks */
-	JOB_TASK,					/* compute one part's candidates */
-	JOB_MERGE					/* merge the parts, solve, write results */
-} WorkerJobKind;
-
-/* One job taken from the stream. */
-typedef struct WorkerJob
-{
-	char		id[64];			/* stream entry id */
-	WorkerJobKind kind;
-	char		run_id[49];
-	char		project_id[49];
-	char		lsn[32];
-	int			part;			/* JOB_TASK */
-} WorkerJob;
-
 /* A run as the primary records it, and the error of the job working on it. */
 typedef struct WorkerRun
 {
-	const WorkerJob *job;
+	const Job *job;
 	char		state[16];
 	double		threshold;
 	char		threshold_text[32];
@@ -88,10 +66,11 @@ typedef enum WorkerOutcome
 	WORKER_RETRY				/* could not work now (lost a connection, stopping): leave it */
 } WorkerOutcome;
 
+/* worker_alive.c: the process's liveness (stop flag, heartbeat file, heartbeats in Redis) */
 extern volatile sig_atomic_t worker_stopping;
 extern void worker_heartbeat(void);
+extern void worker_heartbeat_file(const char *path);
 
-/* worker_alive.c */
 extern int	worker_alive_start(Worker *w);
 extern void worker_alive_stop(Worker *w);
 extern int	worker_alive_count(Worker *w);
@@ -100,15 +79,13 @@ extern int	worker_alive_dead(Worker *w, const char *name);
 /* worker_queue.c */
 extern int	worker_queue_setup(Worker *w);
 extern int	worker_queue_lost(Worker *w);
-extern int	worker_queue_next(Worker *w, WorkerJob *job, int block_ms);
-extern int	worker_queue_ack(Worker *w, const WorkerJob *job);
-extern void worker_queue_touch(Worker *w, const WorkerJob *job);
-extern int	worker_queue_push(Worker *w, WorkerJobKind kind, const WorkerJob *like, int part);
-extern void worker_queue_progress(Worker *w, const char *run_id, const char *field, long long value);
-extern void worker_queue_progress_add(Worker *w, const char *run_id, const char *field, long long by);
+extern int	worker_queue_next(Worker *w, Job *job, int block_ms);
+extern int	worker_queue_ack(Worker *w, const Job *job);
+extern void worker_queue_touch(Worker *w, const Job *job);
+extern int	worker_queue_push(Worker *w, JobKind kind, const Job *like, int part);
+extern long long worker_queue_progress(Worker *w, const char *run_id, const char *field, long long value, int add);
 
 /* worker_db.c */
-extern int	worker_db_connect(PGconn **c, const char *url);
 extern PGresult *worker_db_query(WorkerRun *run, PGconn *c, const char *sql, int n,
 								 const char *const *p, ExecStatusType want);
 extern int	worker_db_command(WorkerRun *run, PGconn *c, const char *sql, int n, const char *const *p);
@@ -116,17 +93,26 @@ extern int	worker_db_stream(WorkerRun *run, PGconn *c, const char *sql, int n, c
 							 int binary, void (*fn) (void *arg, PGresult *row), void *arg);
 extern int	worker_db_load_run(Worker *w, WorkerRun *run);
 extern int	worker_db_wait_replay(Worker *w, WorkerRun *run);
-extern int	worker_db_fail_run(Worker *w, WorkerRun *run);
-extern void worker_db_sweep(Worker *w, int stall_s);
-extern void worker_db_next_run(Worker *w, WorkerRun *run);
+
+/* worker_state.c: a run's state changes (the functions of migration 007) */
+extern int	worker_state_claim(Worker *w, WorkerRun *run);
+extern int	worker_state_fail(Worker *w, WorkerRun *run);
+extern int	worker_state_task_done(Worker *w, WorkerRun *run, int part, const char *key, long long candidates,
+								   long long bytes, double seconds);
+extern int	worker_state_complete(Worker *w, WorkerRun *run, long long comparisons, int nobjects,
+								  const char *const *kinds, const int *parties, const char *const *keys,
+								  const long long *sizes, double seconds);
+extern void worker_state_stage(Worker *w, WorkerRun *run, const char *stage);
+extern void worker_state_next_run(Worker *w, WorkerRun *run);
+extern void worker_state_sweep(Worker *w, int stall_s);
 
 /* worker_run.c, worker_task.c, worker_merge.c: one job each */
 extern WorkerOutcome worker_run(Worker *w, WorkerRun *run);
 extern WorkerOutcome worker_task(Worker *w, WorkerRun *run);
 extern WorkerOutcome worker_merge(Worker *w, WorkerRun *run);
-extern int	worker_run_queue_rest(Worker *w, WorkerRun *run, int with_tasks);
+extern int	worker_run_queue_rest(Worker *w, WorkerRun *run, int again);
 
-/* Remove a run's objects under results/<pid>/<rid>/<sub> (best effort). */
-extern void worker_remove_objects(Worker *w, const WorkerJob *job, const char *sub);
+/* worker_out.c: remove a run's objects under results/<pid>/<rid>/<sub> (best effort) */
+extern void worker_remove_objects(Worker *w, const Job *job, const char *sub);
 
 #endif							/* WORKER_H */

@@ -1,11 +1,10 @@
 /*
  * worker_db.c
- *	  The worker's database side: connections (re-made when lost), queries
- *	  whose failure lands in the run's error (and marks it lost when the
- *	  connection went, so the job is retried rather than the run failed),
- *	  rows streamed in single-row mode, the run's record on the primary,
- *	  the bounded wait for the replica to replay a WAL position, and the
- *	  sweep that hands stalled runs to the queue again.
+ *	  The worker's database side: queries whose failure lands in the run's
+ *	  error (and marks it lost when the connection went, so the job is
+ *	  retried rather than the run failed), rows streamed in single-row mode,
+ *	  the run's record on the primary, and the bounded wait for the replica
+ *	  to replay a WAL position.  A run's state changes are worker_state.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,28 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../api/src/api_settings.h"
+#include "service/db.h"
 #include "worker.h"
 
-/* A usable connection to url in *c (reconnecting); 0 when there is one. */
-int
-worker_db_connect(PGconn **c, const char *url)
-{
-	if (*c && PQstatus(*c) == CONNECTION_OK)
-		return 0;
-	if (*c)
-		PQfinish(*c);
-	*c = PQconnectdb(url);
-	return PQstatus(*c) == CONNECTION_OK ? 0 : -1;
-}
-
-/* Note a failed statement's message in the run (lost: the connection went). */
+/* Note that the connection went, if it did: not the run's fault, the job is retried. */
 static void
-note_error(WorkerRun *run, PGconn *c, const PGresult *r)
+note_lost(WorkerRun *run, PGconn *c)
 {
-	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-
-	snprintf(run->error, sizeof(run->error), "%s", msg ? msg : PQerrorMessage(c));
 	if (PQstatus(c) != CONNECTION_OK)
 		run->lost = 1;
 }
@@ -44,13 +28,11 @@ PGresult *
 worker_db_query(WorkerRun *run, PGconn *c, const char *sql, int n, const char *const *p,
 				ExecStatusType want)
 {
-	PGresult   *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
+	PGresult   *r = svc_db_exec_err(c, sql, n, p, want, run->error, sizeof(run->error));
 
-	if (PQresultStatus(r) == want)
-		return r;
-	note_error(run, c, r);
-	PQclear(r);
-	return NULL;
+	if (!r)
+		note_lost(run, c);
+	return r;
 }
 
 /* Run a statement that returns no rows; 0 when it worked. */
@@ -76,7 +58,8 @@ worker_db_stream(WorkerRun *run, PGconn *c, const char *sql, int n, const char *
 
 	if (!PQsendQueryParams(c, sql, n, NULL, p, NULL, NULL, binary) || !PQsetSingleRowMode(c))
 	{
-		note_error(run, c, NULL);
+		snprintf(run->error, sizeof(run->error), "%s", PQerrorMessage(c));
+		note_lost(run, c);
 		return -1;
 	}
 	while ((r = PQgetResult(c)) != NULL)
@@ -85,8 +68,11 @@ worker_db_stream(WorkerRun *run, PGconn *c, const char *sql, int n, const char *
 			fn(arg, r);
 		else if (PQresultStatus(r) != PGRES_TUPLES_OK && ok)
 		{
+			const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+
 			ok = 0;
-			note_error(run, c, r);
+			snprintf(run->error, sizeof(run->error), "%s", msg ? msg : PQerrorMessage(c));
+			note_lost(run, c);
 		}
 		PQclear(r);
 	}
@@ -169,87 +155,4 @@ worker_db_wait_replay(Worker *w, WorkerRun *run)
 		}
 		usleep(100 * 1000);
 	}
-}
-
-/*
- * Hand the project's next queued run to the queue, now that run->job's run
- * has ended (service_next_run: a project's runs go one at a time).  Best
- * effort: a hand-over lost here is found by the sweep.
- */
-void
-worker_db_next_run(Worker *w, WorkerRun *run)
-{
-	const char *p[1] = {run->job->project_id};
-	PGresult   *r = worker_db_query(run, w->primary, "SELECT n, pg_current_wal_lsn()::text "
-									"FROM service_next_run($1) n", 1, p, PGRES_TUPLES_OK);
-	WorkerJob	next;
-
-	for (int i = 0; r && i < PQntuples(r); i++)
-	{
-		memset(&next, 0, sizeof(next));
-		snprintf(next.run_id, sizeof(next.run_id), "%s", PQgetvalue(r, i, 0));
-		snprintf(next.project_id, sizeof(next.project_id), "%s", run->job->project_id);
-		snprintf(next.lsn, sizeof(next.lsn), "%s", PQgetvalue(r, i, 1));
-		worker_queue_push(w, JOB_RUN, &next, 0);
-	}
-	PQclear(r);
-}
-
-/*
- * Record the run's failure (with run->error) if it is still queued or
- * running, remove whatever objects its jobs wrote, and hand the project's
- * next run over.  0 when recorded (or the run had already ended).
- */
-int
-worker_db_fail_run(Worker *w, WorkerRun *run)
-{
-	const char *p[2] = {run->job->run_id, run->error};
-	int			rc = worker_db_command(run, w->primary,
-									   "UPDATE runs SET state = 'error', error_msg = $2, "
-									   "time_completed = now() WHERE run_id = $1 "
-									   "AND state IN ('queued', 'running')", 2, p);
-
-	if (rc == 0)
-	{
-		worker_remove_objects(w, run->job, "");
-		worker_db_next_run(w, run);
-	}
-	return rc;
-}
-
-/*
- * Hand runs to the queue again (service_requeue_runs): those without a
- * sign of work for stall_s seconds (0: every one in flight, after Redis
- * lost its data), and the next run of projects whose hand-over was lost.
- * Taking the rows with UPDATE ... RETURNING means one worker re-queues
- * each; a re-queued run resumes where it stopped (its plan and finished
- * tasks are kept).
- */
-void
-worker_db_sweep(Worker *w, int stall_s)
-{
-	WorkerJob	job;
-	WorkerRun	run;
-	char		secs[16];
-	const char *p[1] = {secs};
-	PGresult   *r;
-
-	memset(&run, 0, sizeof(run));
-	memset(&job, 0, sizeof(job));
-	run.job = &job;
-	snprintf(secs, sizeof(secs), "%d", stall_s);
-	if (worker_db_connect(&w->primary, w->primary_url) != 0)
-		return;
-	r = worker_db_query(&run, w->primary, "SELECT run_id, project_id, lsn FROM service_requeue_runs($1::int)",
-						1, p, PGRES_TUPLES_OK);
-	for (int i = 0; r && i < PQntuples(r); i++)
-	{
-		snprintf(job.run_id, sizeof(job.run_id), "%s", PQgetvalue(r, i, 0));
-		snprintf(job.project_id, sizeof(job.project_id), "%s", PQgetvalue(r, i, 1));
-		snprintf(job.lsn, sizeof(job.lsn), "%s", PQgetvalue(r, i, 2));
-		worker_queue_push(w, JOB_RUN, &job, 0);
-	}
-	if (r && PQntuples(r) > 0)
-		api_log("info", "queued runs again", json_pack("{s:i,s:i}", "runs", PQntuples(r), "stall_seconds", stall_s));
-	PQclear(r);
 }

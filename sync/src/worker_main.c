@@ -16,12 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../api/src/api_settings.h"
-#include "../../api/src/store_settings.h"
+#include "service/settings.h"
+#include "service/store_settings.h"
 #include "worker.h"
 
-volatile sig_atomic_t worker_stopping = 0;
-static const char *heartbeat_file = "";
 static PGcancel *volatile cancel_read = NULL;
 
 enum
@@ -31,7 +29,7 @@ enum
 	S_STORE, S_COUNT = S_STORE + STORE_SETTING_COUNT
 };
 
-static ApiSetting settings[S_COUNT] = {
+static SvcSetting settings[S_COUNT] = {
 	{"DATABASE_URL", NULL, 0, NULL},	/* the replica beside this worker */
 	{"PRIMARY_URL", "", 0, NULL},	/* empty: DATABASE_URL is the primary */
 	{"REDIS_URL", NULL, 0, NULL},
@@ -60,53 +58,20 @@ on_signal(int sig)
 		PQcancel(cancel_read, err, sizeof(err));	/* async-signal-safe */
 }
 
-/* Connect, retrying until the deadline, or die. */
+/* Connect, waiting up to wait_s, or die. */
 static PGconn *
 connect_or_die(const char *url, int wait_s, const char *what)
 {
-	time_t		deadline = time(NULL) + wait_s;
+	char		err[512],
+				msg[600];
+	PGconn	   *c = svc_db_connect_wait(url, wait_s, err, sizeof(err));
 
-	for (;;)
+	if (!c)
 	{
-		PGconn	   *c = PQconnectdb(url);
-
-		if (PQstatus(c) == CONNECTION_OK)
-			return c;
-		if (time(NULL) >= deadline || worker_stopping)
-		{
-			char		msg[512];
-
-			/* libpq's message names host and port, never the password */
-			snprintf(msg, sizeof(msg), "%s unreachable: %s", what, PQerrorMessage(c));
-			PQfinish(c);
-			api_die("database", msg);
-		}
-		PQfinish(c);
-		sleep(1);
+		snprintf(msg, sizeof(msg), "%s: %s", what, err);
+		svc_die("database", msg);
 	}
-}
-
-static const char *const kind_names[] = {"run", "task", "merge"};
-
-/*
- * Touch the heartbeat file (when one is configured), at most every few
- * seconds: a liveness probe sees the loop (or a long merge) is alive.
- */
-void
-worker_heartbeat(void)
-{
-	static time_t last;
-	time_t		now = time(NULL);
-	FILE	   *f;
-
-	if (!heartbeat_file[0] || now - last < 5)
-		return;
-	last = now;
-	if ((f = fopen(heartbeat_file, "w")))
-	{
-		fprintf(f, "%lld\n", (long long) now);
-		fclose(f);
-	}
+	return c;
 }
 
 /*
@@ -120,22 +85,17 @@ worker_heartbeat(void)
  * cannot take it, it stays pending and is reclaimed later.
  */
 static void
-retry_job(Worker *w, WorkerRun *run, const WorkerJob *job, int max_attempts)
+retry_job(Worker *w, WorkerRun *run, const Job *job, int max_attempts)
 {
-	char		key[64];
-	const char *argv[] = {"HINCRBY", key, "failures", "1"};
-	redisReply *r;
-	long long	failures = 1;
+	long long	failures;
 
 	if (!worker_stopping)
 	{
-		snprintf(key, sizeof(key), "run:%s", job->run_id);
-		r = redis_url_command(&w->redis_url, &w->redis, 10000, 4, argv);
-		if (r && r->type == REDIS_REPLY_INTEGER)
-			failures = r->integer;
-		freeReplyObject(r);
-		api_log("warning", "job failed, will retry", json_pack("{s:s,s:s,s:I,s:s}", "run_id", job->run_id,
-																"kind", kind_names[job->kind], "failures", failures,
+		failures = worker_queue_progress(w, job->run_id, JOBS_PROGRESS_FAILURES, 1, 1);
+		if (failures < 1)
+			failures = 1;
+		svc_log("warning", "job failed, will retry", json_pack("{s:s,s:s,s:I,s:s}", "run_id", job->run_id,
+																"kind", jobs_kind_name(job->kind), "failures", failures,
 																"error", run->error));
 		if (failures >= max_attempts)
 		{
@@ -145,7 +105,7 @@ retry_job(Worker *w, WorkerRun *run, const WorkerJob *job, int max_attempts)
 			snprintf(why + n, sizeof(why) - (size_t) n, "%.*s", (int) (sizeof(why) - (size_t) n - 1), run->error);
 			memcpy(run->error, why, sizeof(why));
 			run->lost = 0;
-			if (worker_db_connect(&w->primary, w->primary_url) == 0 && worker_db_fail_run(w, run) == 0)
+			if (svc_db_reconnect(&w->primary, w->primary_url) == 0 && worker_state_fail(w, run) == 0)
 				worker_queue_ack(w, job);
 			return;
 		}
@@ -157,18 +117,18 @@ retry_job(Worker *w, WorkerRun *run, const WorkerJob *job, int max_attempts)
 
 /* Do one job of any kind, with the cancel handle set for SIGTERM. */
 static void
-do_job(Worker *w, const WorkerJob *job, int max_attempts)
+do_job(Worker *w, const Job *job, int max_attempts)
 {
 	WorkerRun  *run = calloc(1, sizeof(WorkerRun));
 	WorkerOutcome outcome = WORKER_RETRY;
 
-	api_log("info", "job", json_pack("{s:s,s:s,s:i,s:s}", "kind", kind_names[job->kind], "run_id",
+	svc_log("info", "job", json_pack("{s:s,s:s,s:i,s:s}", "kind", jobs_kind_name(job->kind), "run_id",
 									 job->run_id, "part", job->part, "entry", job->id));
 	if (run)
 	{
 		run->job = job;
-		if (worker_db_connect(&w->primary, w->primary_url) != 0 ||
-			worker_db_connect(&w->read, w->read_url) != 0)
+		if (svc_db_reconnect(&w->primary, w->primary_url) != 0 ||
+			svc_db_reconnect(&w->read, w->read_url) != 0)
 			snprintf(run->error, sizeof(run->error), "database unreachable");
 		else
 		{
@@ -186,13 +146,13 @@ do_job(Worker *w, const WorkerJob *job, int max_attempts)
 	if (outcome == WORKER_DONE)
 	{
 		if (!run || !run->error[0])
-			worker_queue_progress(w, job->run_id, "failures", 0);
+			worker_queue_progress(w, job->run_id, JOBS_PROGRESS_FAILURES, 0, 0);
 		worker_queue_ack(w, job);
 	}
 	else if (run)
 		retry_job(w, run, job, max_attempts);
-	api_log("info", outcome == WORKER_DONE ? "job done" : "job handed back",
-			json_pack("{s:s,s:s,s:i}", "kind", kind_names[job->kind], "run_id", job->run_id, "part", job->part));
+	svc_log("info", outcome == WORKER_DONE ? "job done" : "job handed back",
+			json_pack("{s:s,s:s,s:i}", "kind", jobs_kind_name(job->kind), "run_id", job->run_id, "part", job->part));
 	free(run);
 }
 
@@ -201,7 +161,7 @@ int
 main(void)
 {
 	Worker		w;
-	WorkerJob	job;
+	Job	job;
 	char		err[512],
 				name[128];
 	struct sigaction sa;
@@ -217,14 +177,14 @@ main(void)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	api_settings_load(settings, S_COUNT);
-	w.claim_idle_ms = (int) api_setting_int(&settings[S_CLAIM_IDLE], 86400) * 1000;
-	w.replay_wait_s = (int) api_setting_int(&settings[S_REPLAY_WAIT], 86400);
+	svc_settings_load(settings, S_COUNT);
+	w.claim_idle_ms = (int) svc_setting_int(&settings[S_CLAIM_IDLE], 86400) * 1000;
+	w.replay_wait_s = (int) svc_setting_int(&settings[S_REPLAY_WAIT], 86400);
 	if (redis_url_parse(settings[S_REDIS_URL].value, &w.redis_url, err, sizeof(err)) != 0)
-		api_die("redis", err);
+		svc_die("redis", err);
 	store_options_from_settings(&settings[S_STORE], &so);
 	if (!(w.store = store_open(&so, err, sizeof(err))))
-		api_die("object store", err);
+		svc_die("object store", err);
 	if (settings[S_NAME].value[0])
 		snprintf(name, sizeof(name), "%s", settings[S_NAME].value);
 	else
@@ -237,32 +197,32 @@ main(void)
 	w.name = name;
 	w.read_url = settings[S_DATABASE_URL].value;
 	w.primary_url = settings[S_PRIMARY_URL].value[0] ? settings[S_PRIMARY_URL].value : w.read_url;
-	db_wait = (int) api_setting_int(&settings[S_DB_WAIT], 3600);
-	w.task_comparisons = api_setting_int(&settings[S_TASK_CMP], 1000000000000LL);
+	db_wait = (int) svc_setting_int(&settings[S_DB_WAIT], 3600);
+	w.task_comparisons = svc_setting_int(&settings[S_TASK_CMP], 1000000000000LL);
 	if (w.task_comparisons < 1)
-		api_die("config", "PPRL_TASK_COMPARISONS must be at least 1");
-	w.max_tasks = (int) api_setting_int(&settings[S_MAX_TASKS], 1000);
+		svc_die("config", "PPRL_TASK_COMPARISONS must be at least 1");
+	w.max_tasks = (int) svc_setting_int(&settings[S_MAX_TASKS], 1000);
 	if (w.max_tasks < 1)
-		api_die("config", "PPRL_MAX_TASKS must be at least 1");
-	w.stall_s = (int) api_setting_int(&settings[S_STALL], 86400 * 7);
+		svc_die("config", "PPRL_MAX_TASKS must be at least 1");
+	w.stall_s = (int) svc_setting_int(&settings[S_STALL], 86400 * 7);
 	if (w.stall_s < 1)
-		api_die("config", "PPRL_STALL_SECONDS must be at least 1");
-	max_attempts = (int) api_setting_int(&settings[S_ATTEMPTS], 1000);
+		svc_die("config", "PPRL_STALL_SECONDS must be at least 1");
+	max_attempts = (int) svc_setting_int(&settings[S_ATTEMPTS], 1000);
 	if (max_attempts < 1)
-		api_die("config", "PPRL_MAX_ATTEMPTS must be at least 1");
+		svc_die("config", "PPRL_MAX_ATTEMPTS must be at least 1");
 	w.tmpdir = settings[S_TMPDIR].value;
-	heartbeat_file = settings[S_HEARTBEAT].value;
+	worker_heartbeat_file(settings[S_HEARTBEAT].value);
 	w.read = connect_or_die(w.read_url, db_wait, "database");
 	w.primary = connect_or_die(w.primary_url, db_wait, "primary");
 	for (int i = 0; worker_queue_setup(&w) != 0; i++)
 	{
 		if (i >= 30 || worker_stopping)
-			api_die("redis", "Redis unreachable");
+			svc_die("redis", "Redis unreachable");
 		sleep(1);
 	}
 	if (worker_alive_start(&w) != 0)
-		api_die("startup", "cannot start the heartbeat thread");
-	api_log("info", "worker ready", json_pack("{s:s}", "worker", w.name));
+		svc_die("startup", "cannot start the heartbeat thread");
+	svc_log("info", "worker ready", json_pack("{s:s}", "worker", w.name));
 	while (!worker_stopping)
 	{
 		int			got;
@@ -271,31 +231,31 @@ main(void)
 		if (worker_queue_lost(&w))
 		{
 			/* a Redis new, or back without its data: everything in flight again, now */
-			api_log("warning", "Redis lost its data (or is new); queuing the runs in flight again", NULL);
-			worker_db_sweep(&w, 0);
+			svc_log("warning", "Redis lost its data (or is new); queuing the runs in flight again", NULL);
+			worker_state_sweep(&w, 0);
 		}
 		if (time(NULL) >= next_sweep)
 		{
-			worker_db_sweep(&w, w.stall_s);
+			worker_state_sweep(&w, w.stall_s);
 			next_sweep = time(NULL) + (w.stall_s / 4 > 1 ? w.stall_s / 4 : 1);
 		}
 		got = worker_queue_next(&w, &job, 2000);
 		if (got < 0)
 		{
-			api_log("warning", "redis unavailable, retrying", NULL);
+			svc_log("warning", "redis unavailable, retrying", NULL);
 			sleep(1);
 			continue;
 		}
 		if (got > 0)
 			do_job(&w, &job, max_attempts);
 	}
-	api_log("info", "stopping", NULL);
+	svc_log("info", "stopping", NULL);
 	worker_alive_stop(&w);
 	PQfinish(w.read);
 	PQfinish(w.primary);
 	if (w.redis)
 		redisFree(w.redis);
 	store_close(w.store);
-	api_settings_free(settings, S_COUNT);
+	svc_settings_free(settings, S_COUNT);
 	return 0;
 }

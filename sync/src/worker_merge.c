@@ -34,47 +34,21 @@ typedef struct Merge
 	long long	comparisons;
 } Merge;
 
-/* A little-endian integer of n bytes at p. */
-static uint64_t
-get_le(const unsigned char *p, int n)
-{
-	uint64_t	v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 /* Read the next candidate of a source; 0 at its end. */
 static int
 source_next(Source *s)
 {
-	uint64_t	bits;
-
 	if (fread(s->head.raw, 1, sizeof(s->head.raw), s->f) != sizeof(s->head.raw))
 		return 0;
-	bits = get_le(s->head.raw, 8);
-	memcpy(&s->head.score, &bits, sizeof(bits));
-	s->head.ds_a = (uint32_t) get_le(s->head.raw + 8, 4);
-	s->head.ds_b = (uint32_t) get_le(s->head.raw + 12, 4);
-	s->head.a = (uint32_t) get_le(s->head.raw + 16, 4);
-	s->head.b = (uint32_t) get_le(s->head.raw + 20, 4);
+	s->head.score = candfmt_unpack(s->head.raw, &s->head.c);
 	return 1;
 }
 
-/* anonlink's order: score descending, then ds_a, ds_b, a, b ascending. */
+/* Whether source x's head comes before y's in anonlink's order. */
 static int
 cand_less(const WorkerCand *x, const WorkerCand *y)
 {
-	if (x->score != y->score)
-		return x->score > y->score;
-	if (x->ds_a != y->ds_a)
-		return x->ds_a < y->ds_a;
-	if (x->ds_b != y->ds_b)
-		return x->ds_b < y->ds_b;
-	if (x->a != y->a)
-		return x->a < y->a;
-	return x->b < y->b;
+	return match_cand_less(&x->c, &y->c);
 }
 
 /* Restore the heap below position i. */
@@ -141,7 +115,7 @@ fetch_parts(Worker *w, WorkerRun *run, Merge *m, PGresult *tasks)
 	}
 	for (int i = 0; i < m->nsrc; i++)
 	{
-		unsigned char header[4];
+		unsigned char header[CANDFMT_HEADER_BYTES];
 		char		err[256];
 
 		m->comparisons += atoll(PQgetvalue(tasks, i, 2));
@@ -160,7 +134,7 @@ fetch_parts(Worker *w, WorkerRun *run, Merge *m, PGresult *tasks)
 			return -1;
 		}
 		rewind(m->src[i].f);
-		if (fread(header, 1, 4, m->src[i].f) != 4 || memcmp(header, "\x01\x08\x04\x04", 4) != 0)
+		if (fread(header, 1, sizeof(header), m->src[i].f) != sizeof(header) || !candfmt_header_ok(header))
 		{
 			snprintf(run->error, sizeof(run->error), "part %d is not a candidate file", i);
 			return -1;
@@ -298,11 +272,10 @@ worker_merge(Worker *w, WorkerRun *run)
 	if (party_sizes(w, run, sizes) != 0)
 	{
 		PQclear(tasks);
-		return run->lost ? WORKER_RETRY : worker_db_fail_run(w, run) == 0 ? WORKER_DONE : WORKER_RETRY;
+		return run->lost ? WORKER_RETRY : worker_state_fail(w, run) == 0 ? WORKER_DONE : WORKER_RETRY;
 	}
 	p[1] = run->stages == 3 ? "3" : "2";
-	worker_db_command(run, w->primary, "UPDATE runs SET stage = $2::smallint, last_activity = now() "
-					  "WHERE run_id = $1 AND state = 'running'", 2, p);
+	worker_state_stage(w, run, p[1]);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&m, 0, sizeof(m));
 	worker_results_init(&res, w, run);
@@ -322,13 +295,13 @@ worker_merge(Worker *w, WorkerRun *run)
 		worker_results_discard(&res);
 		if (run->lost || worker_stopping)
 			return WORKER_RETRY;
-		return worker_db_fail_run(w, run) == 0 ? WORKER_DONE : WORKER_RETRY;
+		return worker_state_fail(w, run) == 0 ? WORKER_DONE : WORKER_RETRY;
 	}
 	res.comparisons = m.comparisons;
 	if (worker_results_record(&res, m.task_seconds + (double) (t1.tv_sec - t0.tv_sec) +
 							  (t1.tv_nsec - t0.tv_nsec) / 1e9) != 0)
 		return WORKER_RETRY;
 	worker_remove_objects(w, run->job, "parts/");
-	worker_db_next_run(w, run);
+	worker_state_next_run(w, run);
 	return WORKER_DONE;
 }

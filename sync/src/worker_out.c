@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "service/keys.h"
+#include "worker.h"
 #include "worker_out.h"
 
 #define OUT_BUF (1024 * 1024)
@@ -118,4 +120,15 @@ worker_out_abort(WorkerOut *o)
 	store_put_abort(o->w);
 	free(o->buf);
 	free(o);
+}
+
+/* Remove a run's objects under results/<pid>/<rid>/<sub> (best effort). */
+void
+worker_remove_objects(Worker *w, const Job *job, const char *sub)
+{
+	char		prefix[KEYS_MAX],
+				err[256];
+
+	keys_run(prefix, sizeof(prefix), job->project_id, job->run_id, sub);
+	store_remove_prefix(w->store, prefix, err, sizeof(err));
 }

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "../../api/src/store.h"
+#include "service/store.h"
 
 typedef struct WorkerOut WorkerOut;
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../api/src/api_token.h"
+#include "service/token.h"
 #include "worker_perm.h"
 
 /* Random bytes, buffered from getrandom. */
@@ -30,7 +30,7 @@ random64(RandomPool *rp)
 
 	if (rp->pos + sizeof(v) > sizeof(rp->buf))
 	{
-		if (api_token_random(rp->buf, sizeof(rp->buf)) != 0)
+		if (svc_token_random(rp->buf, sizeof(rp->buf)) != 0)
 			rp->failed = 1;
 		rp->pos = 0;
 	}

@@ -5,7 +5,7 @@
  *	  existed are seen), with the epoch key beside it whose disappearance
  *	  tells that Redis lost its data.  The next job is, in this order: one
  *	  left pending on this worker (a restart under the same name), one
- *	  pending on a dead worker (not seen in pprl:workers for WORKER_DEAD_S,
+ *	  pending on a dead worker (not seen in pprl:workers for JOBS_DEAD_S,
  *	  see worker_alive.c), one pending on any worker for longer than the
  *	  visibility timeout (XAUTOCLAIM: alive but stuck), or a new one
  *	  (XREADGROUP).  A job is acknowledged (XACK) only once its outcome is
@@ -19,10 +19,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../api/src/api_settings.h"
+#include "service/settings.h"
 #include "worker.h"
-
-#define PROGRESS_TTL "2592000"	/* 30 days, as upstream's chart */
 
 /* One command on the worker's Redis connection, reconnecting when needed. */
 static redisReply *
@@ -36,7 +34,7 @@ static int
 set_epoch(Worker *w)
 {
 	char		v[32];
-	const char *argv[] = {"SET", WORKER_EPOCH, v, "NX"};
+	const char *argv[] = {"SET", JOBS_EPOCH, v, "NX"};
 	redisReply *r;
 	int			rc;
 
@@ -51,7 +49,7 @@ set_epoch(Worker *w)
 int
 worker_queue_setup(Worker *w)
 {
-	const char *argv[] = {"XGROUP", "CREATE", WORKER_STREAM, WORKER_GROUP, "0", "MKSTREAM"};
+	const char *argv[] = {"XGROUP", "CREATE", JOBS_STREAM, JOBS_GROUP, "0", "MKSTREAM"};
 	redisReply *r = command(w, 6, argv);
 	int			ok = r && (r->type != REDIS_REPLY_ERROR || strstr(r->str, "BUSYGROUP"));
 
@@ -76,47 +74,6 @@ worker_queue_lost(Worker *w)
 	return 1;
 }
 
-/* Copy a field of a stream entry's field list into out. */
-static void
-field(const redisReply *fields, const char *name, char *out, size_t outlen)
-{
-	out[0] = '\0';
-	for (size_t i = 0; fields && i + 1 < fields->elements; i += 2)
-		if (fields->element[i]->type == REDIS_REPLY_STRING && strcmp(fields->element[i]->str, name) == 0 &&
-			fields->element[i + 1]->type == REDIS_REPLY_STRING)
-			snprintf(out, outlen, "%s", fields->element[i + 1]->str);
-}
-
-/* Fill job from a stream entry [id, [field, value, ...]]; 1 when it is a valid job. */
-static int
-parse_entry(const redisReply *e, WorkerJob *job)
-{
-	char		kind[16],
-				part[16];
-	char	   *end;
-	long		n;
-
-	if (!e || e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING)
-		return 0;
-	snprintf(job->id, sizeof(job->id), "%s", e->element[0]->str);
-	field(e->element[1], "kind", kind, sizeof(kind));
-	field(e->element[1], "run_id", job->run_id, sizeof(job->run_id));
-	field(e->element[1], "project_id", job->project_id, sizeof(job->project_id));
-	field(e->element[1], "lsn", job->lsn, sizeof(job->lsn));
-	field(e->element[1], "part", part, sizeof(part));
-	n = strtol(part, &end, 10);
-	job->part = (int) n;
-	if (strcmp(kind, "run") == 0)
-		job->kind = JOB_RUN;
-	else if (strcmp(kind, "merge") == 0)
-		job->kind = JOB_MERGE;
-	else if (strcmp(kind, "task") == 0 && part[0] && *end == '\0' && n >= 0 && n < 1000000)
-		job->kind = JOB_TASK;
-	else
-		return 0;
-	return strlen(job->run_id) == 48 && strlen(job->project_id) == 48;
-}
-
 /* The first entry of an XREADGROUP reply [[stream, [entries...]]], or NULL. */
 static redisReply *
 first_read(redisReply *r)
@@ -130,13 +87,13 @@ first_read(redisReply *r)
 
 /*
  * Claim for this worker every job pending on workers that are dead (not
- * seen for WORKER_DEAD_S); they then come back as this worker's own.
+ * seen for JOBS_DEAD_S); they then come back as this worker's own.
  * A dead worker that holds nothing is removed from the group.
  */
 static void
 claim_from_dead(Worker *w)
 {
-	const char *summary[] = {"XPENDING", WORKER_STREAM, WORKER_GROUP};
+	const char *summary[] = {"XPENDING", JOBS_STREAM, JOBS_GROUP};
 	redisReply *r = command(w, 3, summary),
 			   *who;
 
@@ -150,7 +107,7 @@ claim_from_dead(Worker *w)
 	for (size_t i = 0; i < who->elements; i++)
 	{
 		const char *name = who->element[i]->element[0]->str;
-		const char *list[] = {"XPENDING", WORKER_STREAM, WORKER_GROUP, "-", "+", "100", name};
+		const char *list[] = {"XPENDING", JOBS_STREAM, JOBS_GROUP, "-", "+", "100", name};
 		redisReply *p;
 
 		if (strcmp(name, w->name) == 0 || !worker_alive_dead(w, name))
@@ -158,13 +115,13 @@ claim_from_dead(Worker *w)
 		p = command(w, 7, list);
 		for (size_t j = 0; p && p->type == REDIS_REPLY_ARRAY && j < p->elements; j++)
 		{
-			const char *claim[] = {"XCLAIM", WORKER_STREAM, WORKER_GROUP, w->name, "0",
+			const char *claim[] = {"XCLAIM", JOBS_STREAM, JOBS_GROUP, w->name, "0",
 			p->element[j]->element[0]->str, "JUSTID"};
 
 			freeReplyObject(command(w, 7, claim));
 		}
 		if (p && p->type == REDIS_REPLY_ARRAY)
-			api_log("warning", "took over the jobs of a dead worker",
+			svc_log("warning", "took over the jobs of a dead worker",
 					json_pack("{s:s,s:i}", "worker", name, "jobs", (int) p->elements));
 		freeReplyObject(p);
 	}
@@ -177,15 +134,15 @@ claim_from_dead(Worker *w)
  * fails.  An entry that is not a valid job is acknowledged and skipped.
  */
 int
-worker_queue_next(Worker *w, WorkerJob *job, int block_ms)
+worker_queue_next(Worker *w, Job *job, int block_ms)
 {
 	char		idle[16],
 				block[16];
-	const char *own[] = {"XREADGROUP", "GROUP", WORKER_GROUP, w->name, "COUNT", "1",
-	"STREAMS", WORKER_STREAM, "0"};
-	const char *claim[] = {"XAUTOCLAIM", WORKER_STREAM, WORKER_GROUP, w->name, idle, "0-0", "COUNT", "1"};
-	const char *read[] = {"XREADGROUP", "GROUP", WORKER_GROUP, w->name, "COUNT", "1", "BLOCK", block,
-	"STREAMS", WORKER_STREAM, ">"};
+	const char *own[] = {"XREADGROUP", "GROUP", JOBS_GROUP, w->name, "COUNT", "1",
+	"STREAMS", JOBS_STREAM, "0"};
+	const char *claim[] = {"XAUTOCLAIM", JOBS_STREAM, JOBS_GROUP, w->name, idle, "0-0", "COUNT", "1"};
+	const char *read[] = {"XREADGROUP", "GROUP", JOBS_GROUP, w->name, "COUNT", "1", "BLOCK", block,
+	"STREAMS", JOBS_STREAM, ">"};
 	redisReply *r,
 			   *e = NULL;
 	int			got;
@@ -232,8 +189,7 @@ worker_queue_next(Worker *w, WorkerJob *job, int block_ms)
 		freeReplyObject(r);
 		return 0;
 	}
-	memset(job, 0, sizeof(*job));
-	got = parse_entry(e, job);
+	got = jobs_parse(e, job);
 	freeReplyObject(r);
 	if (!got && job->id[0])
 	{
@@ -245,10 +201,10 @@ worker_queue_next(Worker *w, WorkerJob *job, int block_ms)
 
 /* Acknowledge a job (its outcome is recorded), then delete it from the stream. */
 int
-worker_queue_ack(Worker *w, const WorkerJob *job)
+worker_queue_ack(Worker *w, const Job *job)
 {
-	const char *argv[] = {"XACK", WORKER_STREAM, WORKER_GROUP, job->id};
-	const char *del[] = {"XDEL", WORKER_STREAM, job->id};
+	const char *argv[] = {"XACK", JOBS_STREAM, JOBS_GROUP, job->id};
+	const char *del[] = {"XDEL", JOBS_STREAM, job->id};
 	redisReply *r = command(w, 4, argv);
 	int			ok = r && r->type == REDIS_REPLY_INTEGER;
 
@@ -263,56 +219,27 @@ worker_queue_ack(Worker *w, const WorkerJob *job)
  * long merge is not taken over by another worker as if this one had died.
  */
 void
-worker_queue_touch(Worker *w, const WorkerJob *job)
+worker_queue_touch(Worker *w, const Job *job)
 {
-	const char *argv[] = {"XCLAIM", WORKER_STREAM, WORKER_GROUP, w->name, "0", job->id, "JUSTID"};
+	const char *argv[] = {"XCLAIM", JOBS_STREAM, JOBS_GROUP, w->name, "0", job->id, "JUSTID"};
 
 	freeReplyObject(command(w, 7, argv));
 }
 
 /* Append a job about the run of `like` (a task for `part`); 0 when queued. */
 int
-worker_queue_push(Worker *w, WorkerJobKind kind, const WorkerJob *like, int part)
+worker_queue_push(Worker *w, JobKind kind, const Job *like, int part)
 {
-	char		p[16];
-	const char *argv[] = {"XADD", WORKER_STREAM, "*", "kind",
-		kind == JOB_RUN ? "run" : kind == JOB_TASK ? "task" : "merge",
-	"run_id", like->run_id, "project_id", like->project_id, "lsn", like->lsn, "part", p};
-	redisReply *r;
-	int			ok;
+	Job			job = *like;
 
-	snprintf(p, sizeof(p), "%d", part);
-	r = command(w, kind == JOB_TASK ? 13 : 11, argv);
-	ok = r && r->type == REDIS_REPLY_STRING;
-	freeReplyObject(r);
-	return ok ? 0 : -1;
+	job.kind = kind;
+	job.part = part;
+	return jobs_append(&w->redis_url, &w->redis, 10000, &job);
 }
 
-/* Run one progress command on the hash run:{id}, then keep it 30 days. */
-static void
-progress(Worker *w, const char *op, const char *run_id, const char *name, long long value)
+/* Set (add = 0) or add to (add = 1) a progress counter of a run (best effort: status only). */
+long long
+worker_queue_progress(Worker *w, const char *run_id, const char *name, long long value, int add)
 {
-	char		key[64],
-				v[32];
-	const char *set[] = {op, key, name, v};
-	const char *ttl[] = {"EXPIRE", key, PROGRESS_TTL};
-
-	snprintf(key, sizeof(key), "run:%s", run_id);
-	snprintf(v, sizeof(v), "%lld", value);
-	freeReplyObject(command(w, 4, set));
-	freeReplyObject(command(w, 3, ttl));
-}
-
-/* Set one progress counter of a run (best effort: status only). */
-void
-worker_queue_progress(Worker *w, const char *run_id, const char *name, long long value)
-{
-	progress(w, "HSET", run_id, name, value);
-}
-
-/* Add to one progress counter of a run (best effort). */
-void
-worker_queue_progress_add(Worker *w, const char *run_id, const char *name, long long by)
-{
-	progress(w, "HINCRBY", run_id, name, by);
+	return jobs_progress_update(&w->redis_url, &w->redis, 10000, run_id, name, value, add);
 }

@@ -2,29 +2,29 @@
  * worker_result.c
  *	  A run's result objects and its completion: objects are written under
  *	  results/<pid>/<rid>/<attempt>/ (a fresh random attempt, so two
- *	  attempts never write the same key), then one primary transaction
- *	  marks the run completed and records the objects, only if it is still
- *	  running.  A retried or duplicated merge therefore completes a run
+ *	  attempts never write the same key), then the run is completed with
+ *	  them in one call on the primary (service_complete_run), only if it is
+ *	  still running.  A retried or duplicated merge therefore completes a run
  *	  exactly once, and a losing attempt removes its own objects.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "../../api/src/api_token.h"
+#include "service/keys.h"
+#include "service/token.h"
 #include "worker_result.h"
 
 /* Start this attempt's results: a fresh attempt prefix. */
 void
 worker_results_init(WorkerResults *res, Worker *w, WorkerRun *run)
 {
-	char		attempt[API_TOKEN_HEX + 1];
+	char		attempt[SVC_TOKEN_HEX + 1];
 
 	memset(res, 0, sizeof(*res));
 	res->w = w;
 	res->run = run;
-	api_token_new(attempt);
-	snprintf(res->prefix, sizeof(res->prefix), "results/%s/%s/%.16s/", run->job->project_id,
-			 run->job->run_id, attempt);
+	svc_token_new(attempt);
+	keys_attempt(res->prefix, sizeof(res->prefix), run->job->project_id, run->job->run_id, attempt);
 }
 
 /*
@@ -79,67 +79,31 @@ worker_results_discard(WorkerResults *res)
 	store_remove_prefix(res->w->store, res->prefix, err, sizeof(err));
 }
 
-/* Insert this attempt's objects into run_results; 0 when all went in. */
-static int
-insert_objects(WorkerResults *res)
-{
-	for (int i = 0; i < res->nobjects; i++)
-	{
-		char		idx[16],
-					bytes[32];
-		const char *q[5] = {res->run->job->run_id, res->objects[i].kind, idx, res->objects[i].key, bytes};
-
-		snprintf(idx, sizeof(idx), "%d", res->objects[i].dp_index);
-		snprintf(bytes, sizeof(bytes), "%lld", res->objects[i].bytes);
-		if (worker_db_command(res->run, res->w->primary,
-							  "INSERT INTO run_results (run_id, kind, dp_index, object_key, bytes) "
-							  "VALUES ($1, $2, $3::smallint, $4, $5::bigint) ON CONFLICT (run_id, kind, dp_index) "
-							  "DO UPDATE SET object_key = excluded.object_key, bytes = excluded.bytes",
-							  5, q) != 0)
-			return -1;
-	}
-	return 0;
-}
-
 /*
  * Complete the run with this attempt's objects, only if it is still
- * running; 0 when the outcome is recorded (or another attempt's is).
+ * running (worker_state_complete); 0 when the outcome is recorded (or
+ * another attempt's is), after which a losing attempt's objects are gone.
  */
 int
 worker_results_record(WorkerResults *res, double seconds)
 {
-	WorkerRun  *run = res->run;
-	PGconn	   *c = res->w->primary;
-	char		cmp[32],
-				stage[8];
-	const char *p[3] = {run->job->run_id, cmp, stage};
-	PGresult   *r;
-	int			won,
-				inserted = 1,
-				ok;
+	const char *kinds[RESULT_MAX_OBJECTS],
+			   *keys[RESULT_MAX_OBJECTS];
+	int			parties[RESULT_MAX_OBJECTS];
+	long long	sizes[RESULT_MAX_OBJECTS];
+	int			won;
 
-	snprintf(cmp, sizeof(cmp), "%lld", res->comparisons);
-	snprintf(stage, sizeof(stage), "%d", run->stages);
-	if (worker_db_command(run, c, "BEGIN", 0, NULL) != 0)
-		return -1;
-	r = worker_db_query(run, c, "UPDATE runs SET state = 'completed', stage = $3::smallint, "
-						"time_completed = now(), total_comparisons = $2::bigint "
-						"WHERE run_id = $1 AND state = 'running'", 3, p, PGRES_COMMAND_OK);
-	won = r && strcmp(PQcmdTuples(r), "1") == 0;
-	PQclear(r);
-	if (won)
-		inserted = insert_objects(res) == 0;
-	if (won && inserted && seconds > 0)
+	for (int i = 0; i < res->nobjects; i++)
 	{
-		char		rate[32];
-		const char *q[1] = {rate};
-
-		snprintf(rate, sizeof(rate), "%.0f", (double) res->comparisons / seconds);
-		inserted = worker_db_command(run, c, "INSERT INTO metrics (rate) VALUES ($1::bigint)", 1, q) == 0;
+		kinds[i] = res->objects[i].kind;
+		keys[i] = res->objects[i].key;
+		parties[i] = res->objects[i].dp_index;
+		sizes[i] = res->objects[i].bytes;
 	}
-	ok = worker_db_command(run, c, won && inserted ? "COMMIT" : "ROLLBACK", 0, NULL) == 0;
-	if (!won || !inserted || !ok)
+	won = worker_state_complete(res->w, res->run, res->comparisons, res->nobjects, kinds, parties, keys,
+								sizes, seconds);
+	if (won != 1)
 		worker_results_discard(res);
 	/* another attempt's completion is an outcome too; a failed write is not */
-	return ok && inserted && !run->lost ? 0 : -1;
+	return won >= 0 && !res->run->lost ? 0 : -1;
 }

@@ -1,12 +1,13 @@
 /*
  * worker_result.h
  *	  A run's result objects: written under a fresh attempt prefix, then
- *	  recorded on the primary in one transaction that completes the run
- *	  only if it is still running (a losing attempt removes its objects).
+ *	  recorded on the primary with the run's completion, only if it is still
+ *	  running (a losing attempt removes its objects).
  */
 #ifndef WORKER_RESULT_H
 #define WORKER_RESULT_H
 
+#include "service/keys.h"
 #include "worker.h"
 #include "worker_out.h"
 
@@ -17,7 +18,7 @@ typedef struct ResultObject
 {
 	const char *kind;
 	int			dp_index;
-	char		key[200];
+	char		key[KEYS_MAX];
 	long long	bytes;
 } ResultObject;
 
@@ -26,7 +27,7 @@ typedef struct WorkerResults
 {
 	Worker	   *w;
 	WorkerRun  *run;
-	char		prefix[160];	/* results/<pid>/<rid>/<attempt>/ */
+	char		prefix[KEYS_MAX];	/* results/<pid>/<rid>/<attempt>/ */
 	ResultObject objects[RESULT_MAX_OBJECTS];
 	int			nobjects;
 	long long	comparisons;

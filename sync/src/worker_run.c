@@ -1,6 +1,6 @@
 /*
  * worker_run.c
- *	  A run job: claim the run on the primary (queued/running -> running; a
+ *	  A run job: claim the run (queued/running -> running, worker_state.c; a
  *	  run that is gone, completed or failed is simply acknowledged), plan
  *	  it once, and queue what is left of it.  Planning waits until the
  *	  replica has replayed the job's WAL position, counts the comparisons,
@@ -17,26 +17,6 @@
 #include <string.h>
 
 #include "worker.h"
-
-/* Claim the run on the primary; 1 claimed, 0 nothing to do, -1 failure. */
-static int
-claim(Worker *w, WorkerRun *run)
-{
-	const char *p[1] = {run->job->run_id};
-	PGresult   *r = worker_db_query(run, w->primary,
-									"UPDATE runs r SET state = 'running', stage = 2, "
-									"time_started = coalesce(r.time_started, now()), last_activity = now() "
-									"FROM projects p WHERE r.run_id = $1 AND p.project_id = r.project_id "
-									"AND r.state IN ('queued', 'running') AND NOT p.marked_for_deletion "
-									"RETURNING r.run_id", 1, p, PGRES_TUPLES_OK);
-	int			got;
-
-	if (!r)
-		return -1;
-	got = PQntuples(r) == 1;
-	PQclear(r);
-	return got ? worker_db_load_run(w, run) : 0;
-}
 
 /* Comparisons the run makes: over common blocks, every pair of parties. */
 static long long
@@ -107,9 +87,9 @@ plan(Worker *w, WorkerRun *run)
 								   2, (const char *const[]) {run->job->run_id, cmp});
 			if (rc == 0)
 			{
-				worker_queue_progress(w, run->job->run_id, "total", total);
-				worker_queue_progress(w, run->job->run_id, "comparisons", 0);
-				worker_queue_progress(w, run->job->run_id, "candidates", 0);
+				worker_queue_progress(w, run->job->run_id, "total", total, 0);
+				worker_queue_progress(w, run->job->run_id, "comparisons", 0, 0);
+				worker_queue_progress(w, run->job->run_id, "candidates", 0, 0);
 			}
 		}
 		else if (r)
@@ -170,22 +150,11 @@ worker_run_queue_rest(Worker *w, WorkerRun *run, int again)
 	return rc;
 }
 
-/* Remove a run's objects under results/<pid>/<rid>/<sub> (best effort). */
-void
-worker_remove_objects(Worker *w, const WorkerJob *job, const char *sub)
-{
-	char		prefix[200],
-				err[256];
-
-	snprintf(prefix, sizeof(prefix), "results/%s/%s/%s", job->project_id, job->run_id, sub);
-	store_remove_prefix(w->store, prefix, err, sizeof(err));
-}
-
 /* Do one run job; DONE means acknowledge it. */
 WorkerOutcome
 worker_run(Worker *w, WorkerRun *run)
 {
-	int			claimed = claim(w, run);
+	int			claimed = worker_state_claim(w, run);
 
 	if (claimed <= 0)
 		return claimed == 0 ? WORKER_DONE : WORKER_RETRY;
@@ -194,7 +163,7 @@ worker_run(Worker *w, WorkerRun *run)
 		if (run->lost || worker_stopping)
 			return WORKER_RETRY;
 		/* the data cannot be matched (for example CLKs of mixed lengths) */
-		return worker_db_fail_run(w, run) == 0 ? WORKER_DONE : WORKER_RETRY;
+		return worker_state_fail(w, run) == 0 ? WORKER_DONE : WORKER_RETRY;
 	}
 	return worker_run_queue_rest(w, run, 1) == 0 ? WORKER_DONE : WORKER_RETRY;
 }

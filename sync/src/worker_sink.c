@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../pg_pprl/src/match/match.h"
+#include "pprl/match.h"
 #include "worker_perm.h"
 #include "worker_sink.h"
 
@@ -52,7 +52,6 @@ sink_error(WorkerSink *s, const char *msg)
 WorkerSink *
 worker_sink_open(WorkerResults *res, const uint32_t *sizes, int nds)
 {
-	static const unsigned char header[4] = {1, 8, 4, 4};
 	WorkerSink *s = calloc(1, sizeof(WorkerSink));
 	const char *type = res->run->result_type;
 
@@ -73,7 +72,7 @@ worker_sink_open(WorkerResults *res, const uint32_t *sizes, int nds)
 			return NULL;
 		}
 		worker_out_str(s->json, "{\"similarity_scores\":[");
-		worker_out_bytes(s->bin, header, sizeof(header));
+		worker_out_bytes(s->bin, candfmt_header, CANDFMT_HEADER_BYTES);
 		return s;
 	}
 	if (!(s->solver = match_solver_create((uint32_t) nds, s->sizes, &heap_alloc)))
@@ -115,18 +114,18 @@ worker_sink_add(WorkerSink *s, const WorkerCand *c)
 
 	if (s->failed)
 		return -1;
-	if (c->ds_a >= (uint32_t) s->nds || c->ds_b >= (uint32_t) s->nds || c->ds_a >= c->ds_b ||
-		c->a >= s->sizes[c->ds_a] || c->b >= s->sizes[c->ds_b])
+	if (c->c.ds_a >= (uint32_t) s->nds || c->c.ds_b >= (uint32_t) s->nds || c->c.ds_a >= c->c.ds_b ||
+		c->c.a >= s->sizes[c->c.ds_a] || c->c.b >= s->sizes[c->c.ds_b])
 		return sink_error(s, "a candidate names a record that the run's datasets do not have");
 	if (s->kind == SINK_SCORES)
 	{
 		format_score(score, sizeof(score), c->score);
-		worker_out_fmt(s->json, "%s[[%u,%u],[%u,%u],%s]", s->n++ ? "," : "", c->ds_a, c->a,
-					   c->ds_b, c->b, score);
+		worker_out_fmt(s->json, "%s[[%u,%u],[%u,%u],%s]", s->n++ ? "," : "", c->c.ds_a, c->c.a,
+					   c->c.ds_b, c->c.b, score);
 		worker_out_bytes(s->bin, c->raw, sizeof(c->raw));
 		return 0;
 	}
-	s->batch[s->nb++] = (MatchEdge) {c->ds_a, c->a, c->ds_b, c->b};
+	s->batch[s->nb++] = (MatchEdge) {c->c.ds_a, c->c.a, c->c.ds_b, c->c.b};
 	s->n++;
 	return s->nb == SOLVER_BATCH ? flush_batch(s) : 0;
 }

@@ -9,17 +9,15 @@
 
 #include <stdint.h>
 
+#include "pprl/candfmt.h"
 #include "worker_result.h"
 
 /* One candidate pair, decoded, with its 24-byte binary record. */
 typedef struct WorkerCand
 {
 	double		score;
-	uint32_t	ds_a;
-	uint32_t	ds_b;
-	uint32_t	a;
-	uint32_t	b;
-	unsigned char raw[24];
+	MatchCand	c;				/* its place in anonlink's order */
+	unsigned char raw[CANDFMT_RECORD_BYTES];	/* as the parts hold it */
 } WorkerCand;
 
 typedef struct WorkerSink WorkerSink;

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../api/src/api_token.h"
+#include "pprl/candfmt.h"
+#include "service/keys.h"
+#include "service/token.h"
 #include "worker.h"
 #include "worker_out.h"
 
@@ -38,36 +40,29 @@ get_be(const char *p, int n)
 	return v;
 }
 
-/* Little-endian bytes of v (n of them) at p. */
-static void
-put_le(unsigned char *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (unsigned char) (v >> (8 * i));
-}
-
 /*
  * One binary row (score float8, ds_a int4, row_a int8, ds_b int4, row_b
- * int8) as a 24-byte record: score, ds_a, ds_b, row_a, row_b, little-endian.
+ * int8, big-endian as PostgreSQL sends them) as a record of anonlink's
+ * candidate format.
  */
 static void
 part_row(void *arg, PGresult *r)
 {
 	PartOut    *po = arg;
-	unsigned char e[24];
-	uint64_t	row_a = get_be(PQgetvalue(r, 0, 2), 8),
+	unsigned char e[CANDFMT_RECORD_BYTES];
+	uint64_t	bits = get_be(PQgetvalue(r, 0, 0), 8),
+				row_a = get_be(PQgetvalue(r, 0, 2), 8),
 				row_b = get_be(PQgetvalue(r, 0, 4), 8);
+	double		score;
 
 	if (PQgetlength(r, 0, 0) != 8 || PQgetlength(r, 0, 2) != 8 || row_a > UINT32_MAX || row_b > UINT32_MAX)
 	{
 		po->bad = 1;
 		return;
 	}
-	put_le(e, get_be(PQgetvalue(r, 0, 0), 8), 8);
-	put_le(e + 8, get_be(PQgetvalue(r, 0, 1), 4), 4);
-	put_le(e + 12, get_be(PQgetvalue(r, 0, 3), 4), 4);
-	put_le(e + 16, row_a, 4);
-	put_le(e + 20, row_b, 4);
+	memcpy(&score, &bits, sizeof(score));
+	candfmt_pack(score, (uint32_t) get_be(PQgetvalue(r, 0, 1), 4), (uint32_t) get_be(PQgetvalue(r, 0, 3), 4),
+				 (uint32_t) row_a, (uint32_t) row_b, e);
 	worker_out_bytes(po->out, e, sizeof(e));
 	po->n++;
 }
@@ -90,57 +85,15 @@ task_pending(Worker *w, WorkerRun *run, char *part, long long *cmp)
 	return pending;
 }
 
-/*
- * Mark the task done with its object, only if the run is running and the
- * task pending (under the run's row lock, so of two tasks finishing at
- * once exactly one sees none left).  1 when this attempt won, 0 when it
- * did not, -1 on failure.
- */
-static int
-complete(Worker *w, WorkerRun *run, char *part, const char *key, long long n, long long bytes,
-		 double seconds)
-{
-	char		cand[32],
-				size[32],
-				secs[32];
-	const char *p[7] = {run->job->run_id, part, key, cand, size, w->name, secs};
-	PGresult   *r;
-	int			won = 0;
-
-	snprintf(cand, sizeof(cand), "%lld", n);
-	snprintf(size, sizeof(size), "%lld", bytes);
-	snprintf(secs, sizeof(secs), "%.3f", seconds);
-	if (worker_db_command(run, w->primary, "BEGIN", 0, NULL) != 0)
-		return -1;
-	r = worker_db_query(run, w->primary, "SELECT 1 FROM runs WHERE run_id = $1 AND state = 'running' "
-						"FOR UPDATE", 1, p, PGRES_TUPLES_OK);
-	if (r && PQntuples(r) == 1)
-	{
-		PQclear(r);
-		r = worker_db_query(run, w->primary, "UPDATE run_tasks SET state = 'done', object_key = $3, "
-							"candidates = $4::bigint, bytes = $5::bigint, worker = $6, seconds = $7::float8, "
-							"time_done = now() WHERE run_id = $1 AND part = $2::int AND state = 'pending'",
-							7, p, PGRES_COMMAND_OK);
-		won = r && strcmp(PQcmdTuples(r), "1") == 0;
-		if (won)
-			won = worker_db_command(run, w->primary, "UPDATE runs SET last_activity = now() "
-									"WHERE run_id = $1", 1, p) == 0;
-	}
-	PQclear(r);
-	if (worker_db_command(run, w->primary, won ? "COMMIT" : "ROLLBACK", 0, NULL) != 0 || run->lost)
-		return -1;
-	return won;
-}
-
 /* Do one task job; DONE means acknowledge it. */
 WorkerOutcome
 worker_task(Worker *w, WorkerRun *run)
 {
-	const WorkerJob *job = run->job;
+	const Job *job = run->job;
 	char		part[16],
 				parts[16],
-				attempt[API_TOKEN_HEX + 1],
-				key[200];
+				attempt[SVC_TOKEN_HEX + 1],
+				key[KEYS_MAX];
 	long long	cmp = 0,
 				bytes = 0;
 	PartOut		po = {NULL, 0, 0};
@@ -159,16 +112,15 @@ worker_task(Worker *w, WorkerRun *run)
 		return got == 0 && worker_run_queue_rest(w, run, 0) == 0 ? WORKER_DONE : WORKER_RETRY;
 	if (worker_db_wait_replay(w, run) != 0)
 		return WORKER_RETRY;
-	api_token_new(attempt);
-	snprintf(key, sizeof(key), "results/%s/%s/parts/%d-%.16s.bin", job->project_id, job->run_id,
-			 job->part, attempt);
+	svc_token_new(attempt);
+	keys_part(key, sizeof(key), job->project_id, job->run_id, job->part, attempt);
 	if (!(po.out = worker_out_begin(w->store, key)))
 	{
 		snprintf(run->error, sizeof(run->error), "object store unavailable");
 		run->lost = 1;
 		return WORKER_RETRY;
 	}
-	worker_out_bytes(po.out, (const unsigned char[]) {1, 8, 4, 4}, 4);
+	worker_out_bytes(po.out, candfmt_header, CANDFMT_HEADER_BYTES);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (worker_db_stream(run, w->read, "SELECT score, ds_a, row_a, ds_b, row_b FROM "
 						 "pprl_candidates_part($1::regclass[], $2::float8, $3::int, $4::int)", 4,
@@ -180,7 +132,7 @@ worker_task(Worker *w, WorkerRun *run)
 			return WORKER_RETRY;
 		if (po.bad)
 			snprintf(run->error, sizeof(run->error), "a record index is outside 0 .. 4294967295");
-		return worker_db_fail_run(w, run) == 0 ? WORKER_DONE : WORKER_RETRY;
+		return worker_state_fail(w, run) == 0 ? WORKER_DONE : WORKER_RETRY;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (worker_out_commit(po.out, &bytes, run->error, sizeof(run->error)) != 0)
@@ -188,8 +140,8 @@ worker_task(Worker *w, WorkerRun *run)
 		run->lost = 1;
 		return WORKER_RETRY;
 	}
-	won = complete(w, run, part, key, po.n, bytes,
-				   (double) (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	won = worker_state_task_done(w, run, job->part, key, po.n, bytes,
+								 (double) (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (won != 1)
 	{
 		char		err[256];
@@ -199,7 +151,7 @@ worker_task(Worker *w, WorkerRun *run)
 			return WORKER_RETRY;
 		return WORKER_DONE;
 	}
-	worker_queue_progress_add(w, job->run_id, "comparisons", cmp);
-	worker_queue_progress_add(w, job->run_id, "candidates", po.n);
+	worker_queue_progress(w, job->run_id, "comparisons", cmp, 1);
+	worker_queue_progress(w, job->run_id, "candidates", po.n, 1);
 	return worker_run_queue_rest(w, run, 0) == 0 ? WORKER_DONE : WORKER_RETRY;
 }

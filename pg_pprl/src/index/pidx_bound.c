@@ -11,7 +11,7 @@
 #include "postgres.h"
 
 #include "index/pidx.h"
-#include "match/match.h"
+#include "pprl/match.h"
 
 /*
  * The smallest C with match_score(C, a, b) >= t, or -1 when even

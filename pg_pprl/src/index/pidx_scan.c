@@ -31,7 +31,7 @@
 #include "clk.h"
 #include "index/pidx.h"
 #include "index/pidx_topk.h"
-#include "match/match.h"
+#include "pprl/match.h"
 
 #define PIDX_FIRST_K		32	/* entries kept by the first ORDER BY pass */
 #define PIDX_K_GROWTH		8

@@ -1,0 +1,105 @@
+/*
+ * enc_impl.h
+ *	  The encoder's internal model of a schema (always clkhash's v3 shape:
+ *	  v1 and v2 schemas are upgraded while parsing) and the pieces the
+ *	  encoder's files share.
+ */
+#ifndef ENC_IMPL_H
+#define ENC_IMPL_H
+
+#include "pprl/encode.h"
+
+#define ENC_MAX_KEY 64			/* HMAC and BLAKE2b keys: at most 64 bytes */
+#define ENC_BLAKE_SALTS 4		/* keyed BLAKE2b states kept: k up to 128 */
+
+typedef enum EncFormat
+{
+	FMT_STRING, FMT_INTEGER, FMT_DATE, FMT_ENUM
+} EncFormat;
+
+typedef enum EncComparison
+{
+	CMP_NGRAM, CMP_EXACT, CMP_NUMERIC
+} EncComparison;
+
+typedef enum EncHash
+{
+	HASH_BLAKE, HASH_DOUBLE
+} EncHash;
+
+/* One feature (column) of the schema. */
+typedef struct EncFeature
+{
+	char	   *identifier;
+	int			ignored;
+	/* format */
+	EncFormat	format;
+	int			case_rule;		/* 0 mixed, 1 lower, 2 upper */
+	long		min_length;
+	long		max_length;		/* -1: none */
+	void	   *pattern;		/* regex_t *, or NULL */
+	int			has_minimum,
+				has_maximum;
+	long long	minimum,
+				maximum;
+	char	   *date_format;	/* strptime format of a date */
+	char	  **enum_values;
+	int			nenum;
+	/* hashing */
+	EncComparison comparison;
+	int			n;				/* n-gram */
+	int			positional;
+	long long	distance_interval;	/* numeric */
+	int			resolution;
+	int			fractional_precision;
+	int			bits_per_token;	/* one of the two strategies */
+	int			bits_per_feature;
+	EncHash		hash;
+	int			prevent_singularity;
+	int			has_missing;
+	char	   *sentinel;
+	char	   *replace_with;
+	uint8_t		key[2][ENC_MAX_KEY];
+	size_t		key_len;
+	/* precomputed by enc_hash_prepare: HMAC inner/outer states, BLAKE2b keyed */
+	void	   *hmac_in[2];		/* EVP_MD_CTX *: SHA-1 (key 0), MD5 (key 1) */
+	void	   *hmac_out[2];
+	void	   *blake[ENC_BLAKE_SALTS];	/* EVP_MAC_CTX *: salts "0".. */
+} EncFeature;
+
+struct EncSchema
+{
+	uint64_t	id;				/* unique per parsed schema, for caches */
+	int			l;				/* CLK length in bits */
+	int			xor_folds;
+	int			nfeatures;
+	EncFeature *f;
+};
+
+/* A token list: n tokens, each a (pointer, length) into a shared buffer. */
+typedef struct EncTokens
+{
+	char	   *buf;
+	size_t		len,
+				cap;
+	size_t	   *off;
+	size_t	   *tlen;
+	int			n,
+				ncap;
+} EncTokens;
+
+/* enc_value.c */
+extern int	enc_prepare(const EncFeature *f, const char *value, size_t len, char **out,
+						size_t *outlen, EncError *e, int feature);
+extern int	enc_tokenize(const EncFeature *f, const char *value, size_t len, EncTokens *t);
+extern void enc_tokens_free(EncTokens *t);
+
+/* enc_hash.c */
+extern int	enc_hkdf(int sha512, const uint8_t *ikm, size_t ikm_len, const uint8_t *salt,
+					 size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
+extern int	enc_hash_prepare(EncFeature *f);
+extern void enc_hash_release(EncFeature *f);
+extern int	enc_hash_token(const EncSchema *s, int feature, const char *tok, size_t len, int k,
+						   uint8_t *bits, int l, EncCache *cache);
+
+#endif							/* ENC_IMPL_H */
