@@ -27,7 +27,7 @@
 #include "api_metrics.h"
 #include "api_queue.h"
 #include "api_routes.h"
-#include "api_upload_impl.h"
+#include "upload_common.h"
 #include "service/keys.h"
 #include "service/settings.h"
 #include "service/token.h"

@@ -21,7 +21,7 @@
 
 #include "api_auth.h"
 #include "api_db.h"
-#include "api_upload_impl.h"
+#include "upload_common.h"
 #include "service/keys.h"
 #include "service/token.h"
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_upload_impl.h"
+#include "upload_common.h"
 #include "service/settings.h"
 
 /* Start the COPY once the form is known (staged for "encodings"). */

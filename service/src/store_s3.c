@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "service/s3_xml.h"
-#include "store_s3_impl.h"
+#include "s3store_common.h"
 
 #define MIN_PART (5u << 20)		/* S3's minimum for all but the last part */
 #define MAX_PARTS 10000

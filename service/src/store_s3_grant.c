@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "service/s3_sts.h"
-#include "store_s3_impl.h"
+#include "s3store_common.h"
 
 #define STS_MIN_SECONDS 900		/* AWS's bounds for AssumeRole */
 #define STS_MAX_SECONDS 43200

@@ -1,5 +1,5 @@
 /*
- * api_upload_impl.h
+ * upload_common.h
  *	  What the upload module's files share (not for other modules): an
  *	  upload in progress, and the functions of its three parts.
  *
@@ -8,8 +8,8 @@
  *	    api_upload_db.c      its database work: the party, the session, the
  *	                         claim, the COPY, the record
  */
-#ifndef API_UPLOAD_IMPL_H
-#define API_UPLOAD_IMPL_H
+#ifndef UPLOAD_COMMON_H
+#define UPLOAD_COMMON_H
 
 #include <stddef.h>
 #include <stdio.h>
@@ -105,4 +105,4 @@ extern int	upload_copy_block(UploadCopy *im, uint64_t row, const char *id, size_
 extern int	upload_copy_end(UploadCopy *im, int has_blocks, int *status, char *err, size_t errlen);
 extern void upload_copy_abort(UploadCopy *im);
 
-#endif							/* API_UPLOAD_IMPL_H */
+#endif							/* UPLOAD_COMMON_H */

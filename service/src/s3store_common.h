@@ -1,11 +1,11 @@
 /*
- * store_s3_impl.h
+ * s3store_common.h
  *	  What the S3 backend's files share: the store itself, and the grant
  *	  half (store_s3_grant.c: temporary credentials for clients, and
  *	  mapping a client's bucket and path back to a key).
  */
-#ifndef STORE_S3_IMPL_H
-#define STORE_S3_IMPL_H
+#ifndef S3STORE_COMMON_H
+#define S3STORE_COMMON_H
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,4 +46,4 @@ extern int	s3_grant(void *impl, const char *key, StoreGrantKind kind, const char
 					 StoreGrant *g, char *err, size_t errlen);
 extern int	s3_locate(void *impl, const char *bucket, const char *path, char *key, size_t keylen);
 
-#endif							/* STORE_S3_IMPL_H */
+#endif							/* S3STORE_COMMON_H */
