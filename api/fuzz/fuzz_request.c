@@ -30,6 +30,9 @@
 
 #include "api_app.h"
 
+int			LLVMFuzzerInitialize(int *argc, char ***argv);
+int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 #define FIXTURE_EVERY 200
 #define ANSWER_MS 15000
 #define MAX_OUT (4u << 20)

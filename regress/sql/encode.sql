@@ -50,5 +50,6 @@ SELECT pprl_encode('[1, 2]'::jsonb, s, 'hush-hush') FROM enc_schema;
 SELECT pprl_encode(ARRAY['1', 'a', '2000'], '{"version": 3}', 'hush-hush');
 SELECT pprl_encode(ARRAY['1', 'a', '2000'], jsonb_set(s, '{features,1,hashing,comparison,type}', '"soundex"'), 'hush-hush')
   FROM enc_schema;
+SELECT pprl_encode(ARRAY['1', 'a', '2000'], jsonb_set(s, '{features,1,hashing,comparison,n}', '65'), 'hush-hush') FROM enc_schema;
 SELECT pprl_encode(ARRAY['1', 'a', '2000'], jsonb_set(s, '{version}', '7'), 'hush-hush') FROM enc_schema;
 SELECT pprl_encode(NULL::text[], s, 'x') IS NULL AS strict FROM enc_schema;

@@ -11,6 +11,8 @@
 
 #define ENC_MAX_KEY 64			/* HMAC and BLAKE2b keys: at most 64 bytes */
 #define ENC_BLAKE_SALTS 4		/* keyed BLAKE2b states kept: k up to 128 */
+#define ENC_MAX_NGRAM 64		/* n-gram size: a value's tokens take about n times its length */
+#define ENC_MAX_NGRAM_TEXT "64"
 
 typedef enum EncFormat
 {

@@ -222,6 +222,9 @@ read_comparison(EncFeature *f, json_t *h, int version, char *err, size_t errlen)
 		f->positional = json_is_true(json_object_get(h, "positional"));
 		if (f->n < 0)
 			return schema_error(err, errlen, "feature '%s': hashing.ngram is missing or negative%s", f->identifier, ""), -1;
+		if (f->n > ENC_MAX_NGRAM)
+			return schema_error(err, errlen, "feature '%s': hashing.ngram is above " ENC_MAX_NGRAM_TEXT "%s",
+								f->identifier, ""), -1;
 		return 0;
 	}
 	if (!json_is_object(c) || !(type = str_member(c, "type")))
@@ -233,6 +236,9 @@ read_comparison(EncFeature *f, json_t *h, int version, char *err, size_t errlen)
 		f->positional = json_is_true(json_object_get(c, "positional"));
 		if (f->n < 0)
 			return schema_error(err, errlen, "feature '%s': hashing.comparison.n is missing or negative%s", f->identifier, ""), -1;
+		if (f->n > ENC_MAX_NGRAM)
+			return schema_error(err, errlen, "feature '%s': hashing.comparison.n is above " ENC_MAX_NGRAM_TEXT "%s",
+								f->identifier, ""), -1;
 	}
 	else if (strcmp(type, "exact") == 0)
 		f->comparison = CMP_EXACT;
