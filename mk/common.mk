@@ -36,7 +36,7 @@ CC_fuzz = $(CLANG)
 
 CORE_LIB = $(BUILD)/lib/$(1)/libpprl_core.a
 SERVICE_LIB = $(BUILD)/lib/$(1)/libpprl_service.a
-CORE_LIBS = -lcrypto -ljansson -lm -pthread
+CORE_LIBS = -lcrypto -ljansson -lpcre2-8 -lm -pthread
 SERVICE_LIBS = -lpq -lhiredis -lcurl -ljansson -lcrypto -pthread
 
 objs = $(patsubst %.c,$(BUILD)/obj/$(1)/%.o,$(2))

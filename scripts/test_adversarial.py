@@ -760,6 +760,20 @@ def wait_for(cond, secs, step=0.1):
     return False
 
 
+def freeze_holding(proc, name, secs):
+    """Stop (SIGSTOP) a worker at a moment it holds a job, so that a kill lands while it does."""
+    end = time.time() + secs
+    while time.time() < end:
+        if name in redis("XPENDING", "pprl:jobs", "workers"):
+            proc.p.send_signal(signal.SIGSTOP)
+            time.sleep(0.05)
+            if name in redis("XPENDING", "pprl:jobs", "workers"):
+                return True
+            proc.p.send_signal(signal.SIGCONT)
+        time.sleep(0.01)
+    return False
+
+
 def case_workers():
     """Workers die, Redis forgets: runs still complete once, soon, with the same results."""
     if len(WORKERS) == 1:
@@ -776,8 +790,8 @@ def case_workers():
     # a worker killed while it holds a job
     p = linked_project(2000, 21)
     s, r, _ = run(p, 0.8)
-    held = wait_for(lambda: "worker-1" in redis("XPENDING", "pprl:jobs", "workers"), 20, 0.01)
-    check("the second worker holds a job", held)
+    held = freeze_holding(WORKERS[1], "worker-1", 20)
+    check("the second worker holds a job (frozen while it does)", held)
     t_kill = time.time()
     WORKERS[1].kill(signal.SIGKILL)
     st = wait_run(p, r["run_id"], timeout=60)

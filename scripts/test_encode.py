@@ -161,13 +161,14 @@ rc, o, e = pprl("validate", "--schema", sp,
 check("validate: every bad row with its line, a count", rc == 1 and "line 3" in e and "line 5" in e and
       "2 valid records, 2 bad" in e)
 for name, mutate, word in [
-        ("no kdf", lambda s: s["clkConfig"].pop("kdf"), "clkConfig.kdf"),
+        ("no kdf", lambda s: s["clkConfig"].pop("kdf"), "clkConfig: is missing the required key kdf"),
         ("version 4", lambda s: s.update(version=4), "version"),
         ("unknown comparison", lambda s: s["features"][1]["hashing"]["comparison"].update(type="soundex"), "'name'"),
         ("two strategies", lambda s: s["features"][2]["hashing"]["strategy"].update(bitsPerToken=3), "'dob'"),
         ("blake with l not a power of 2", lambda s: s["clkConfig"].update(l=520), "power of two"),
         ("bad format type", lambda s: s["features"][4]["format"].update(type="float"), "'age'"),
-        ("Python-only regex", lambda s: s["features"][5]["format"].update(pattern="[A-Z]{2}\\d+"), "beyond POSIX")]:
+        ("a pattern Python refuses", lambda s: s["features"][5]["format"].update(pattern="\\p{L}+"), "bad escape"),
+        ("ignored not a boolean", lambda s: s["features"][3].update(ignored="yes"), "'sex'")]:
     bs = json.loads(json.dumps(schema))
     mutate(bs)
     rc, o, e = pprl("encode", "--schema", write("bs.json", json.dumps(bs)), "--secret-file", secret, data)

@@ -7,6 +7,8 @@
 #ifndef ENC_IMPL_H
 #define ENC_IMPL_H
 
+#include <jansson.h>
+
 #include "pprl/encode.h"
 
 #define ENC_MAX_KEY 64			/* HMAC and BLAKE2b keys: at most 64 bytes */
@@ -39,7 +41,7 @@ typedef struct EncFeature
 	int			case_rule;		/* 0 mixed, 1 lower, 2 upper */
 	long		min_length;
 	long		max_length;		/* -1: none */
-	void	   *pattern;		/* regex_t *, or NULL */
+	void	   *pattern;		/* enc_pattern_compile's, or NULL */
 	int			has_minimum,
 				has_maximum;
 	long long	minimum,
@@ -95,6 +97,25 @@ extern int	enc_prepare(const EncFeature *f, const char *value, size_t len, char 
 						size_t *outlen, EncError *e, int feature);
 extern int	enc_tokenize(const EncFeature *f, const char *value, size_t len, EncTokens *t);
 extern void enc_tokens_free(EncTokens *t);
+
+/* enc_upgrade.c, enc_jsonschema.c, enc_master.c: a schema as clkhash reads it */
+extern json_t *enc_schema_upgrade(json_t *root, char *err, size_t errlen);
+extern int	enc_json_truthy(json_t *v);
+extern int	enc_jsonschema_validate(json_t *master, int draft, json_t *doc, char *err, size_t errlen);
+extern const char *enc_master_schema(int version, int *draft);
+
+/* enc_pattern.c: Python re patterns through PCRE2 */
+extern void *enc_pattern_compile(const char *py, char *err, size_t errlen);
+extern int	enc_pattern_match(const void *pattern, const char *s, size_t len);
+extern void enc_pattern_free(void *pattern);
+
+/* enc_number.c, enc_unicode.c: values read as Python reads them */
+extern size_t enc_utf8_decode(const char *s, size_t len, uint32_t *cp);
+extern int	enc_py_int(const char *s, size_t len, char *out, size_t outlen, long long *v, int *fits);
+extern int	enc_py_float(const char *s, size_t len, double *d);
+extern int	enc_unicode_digit(uint32_t cp);
+extern int	enc_unicode_space(uint32_t cp);
+extern int	enc_unicode_case_changes(uint32_t cp, int upper);
 
 /* enc_hash.c */
 extern int	enc_hkdf(int sha512, const uint8_t *ikm, size_t ikm_len, const uint8_t *salt,

@@ -1,20 +1,17 @@
 /*
  * enc_schema.c
- *	  A clkhash linkage schema (versions 1, 2 and 3) read into the
- *	  encoder's model, with clear errors naming the offending key, and the
- *	  per-feature keys derived from the secret.  Versions 1 and 2 are read
- *	  as clkhash upgrades them: v1's clkConfig.k times a feature's weight
- *	  (rounded half to even, weight 0 meaning ignored) becomes its bits per
- *	  token and clkConfig.hash its hash; v2's strategy k / numBits become
- *	  bitsPerToken / bitsPerFeature and ngram / positional an n-gram
- *	  comparison.  Keys: HKDF (SHA-256 or SHA-512) of the secret, salt and
- *	  info, 2 x features keys of keySize bytes, feature i taking keys 2i and
- *	  2i+1 (ignored features included); kdf "legacy" uses the secret itself.
+ *	  A clkhash linkage schema read into the encoder's model, with clear
+ *	  errors naming the offending key, and the per-feature keys derived
+ *	  from the secret.  enc_upgrade.c first validates it against clkhash's
+ *	  master schema of its version and upgrades v1 and v2 to v3 as clkhash
+ *	  does; this reads the v3 result, with clkhash's own checks beyond the
+ *	  master schema and the encoder's bounds.  Keys: HKDF (SHA-256 or
+ *	  SHA-512) of the secret, salt and info, 2 x features keys of keySize
+ *	  bytes, feature i taking keys 2i and 2i+1 (ignored features included).
  */
 #include <ctype.h>
 #include <math.h>
 #include <stdbool.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,30 +138,11 @@ read_format(EncFeature *f, json_t *fmt, char *err, size_t errlen)
 								f->identifier, ""), -1;
 		if ((s = str_member(fmt, "pattern")))
 		{
-			regex_t    *re;
-			char	   *full;
+			char		why[160];
 
-			/* Python-only syntax would be misread as POSIX: refuse it */
-			for (const char *c = s; *c; c++)
-				if ((c[0] == '\\' && c[1] && isalnum((unsigned char) c[1])) || (c[0] == '(' && c[1] == '?'))
-					return schema_error(err, errlen, "feature '%s': format.pattern '%s' uses syntax beyond POSIX "
-										"extended regular expressions (\\d, (?...)): write [0-9] and the like",
-										f->identifier, s), -1;
-			re = malloc(sizeof(regex_t));
-			full = malloc(strlen(s) + 5);
-
-			if (!re || !full)
-				return free(re), free(full), -1;
-			sprintf(full, "^(%s)$", s);
-			if (regcomp(re, full, REG_EXTENDED | REG_NOSUB) != 0)
-			{
-				free(re);
-				free(full);
-				return schema_error(err, errlen, "feature '%s': format.pattern '%s' is not a valid regular expression",
-									f->identifier, s), -1;
-			}
-			free(full);
-			f->pattern = re;
+			if (!(f->pattern = enc_pattern_compile(s, why, sizeof(why))))
+				return schema_error(err, errlen, "feature '%s': format.pattern is not a valid regular expression: %s",
+									f->identifier, why), -1;
 		}
 	}
 	else if (strcmp(type, "integer") == 0)
@@ -208,25 +186,13 @@ read_format(EncFeature *f, json_t *fmt, char *err, size_t errlen)
 	return 0;
 }
 
-/* The comparison of a feature (v3 comparison object, or v1/v2 ngram keys). */
+/* The comparison of a feature (hashing.comparison). */
 static int
-read_comparison(EncFeature *f, json_t *h, int version, char *err, size_t errlen)
+read_comparison(EncFeature *f, json_t *h, char *err, size_t errlen)
 {
 	json_t	   *c = json_object_get(h, "comparison");
 	const char *type;
 
-	if (version < 3)
-	{
-		f->comparison = CMP_NGRAM;
-		f->n = small_member(h, "ngram", -1);
-		f->positional = json_is_true(json_object_get(h, "positional"));
-		if (f->n < 0)
-			return schema_error(err, errlen, "feature '%s': hashing.ngram is missing or negative%s", f->identifier, ""), -1;
-		if (f->n > ENC_MAX_NGRAM)
-			return schema_error(err, errlen, "feature '%s': hashing.ngram is above " ENC_MAX_NGRAM_TEXT "%s",
-								f->identifier, ""), -1;
-		return 0;
-	}
 	if (!json_is_object(c) || !(type = str_member(c, "type")))
 		return schema_error(err, errlen, "feature '%s': hashing.comparison.type is missing%s", f->identifier, ""), -1;
 	if (strcmp(type, "ngram") == 0)
@@ -271,41 +237,27 @@ read_comparison(EncFeature *f, json_t *h, int version, char *err, size_t errlen)
 
 /* The hashing of a non-ignored feature; 0 or -1 with err. */
 static int
-read_hashing(EncFeature *f, json_t *h, int version, int v1_k, json_t *v1_hash, char *err, size_t errlen)
+read_hashing(EncFeature *f, json_t *h, char *err, size_t errlen)
 {
 	json_t	   *strategy = json_object_get(h, "strategy"),
-			   *hash = version == 1 ? v1_hash : json_object_get(h, "hash"),
+			   *hash = json_object_get(h, "hash"),
 			   *mv = json_object_get(h, "missingValue");
 	const char *type;
 
 	if (!json_is_object(h))
 		return schema_error(err, errlen, "feature '%s': hashing is missing%s", f->identifier, ""), -1;
-	if (read_comparison(f, h, version, err, errlen) != 0)
+	if (read_comparison(f, h, err, errlen) != 0)
 		return -1;
-	if (version == 1)
-	{
-		json_t	   *w = json_object_get(h, "weight");
-		double		weight = w ? json_number_value(w) : 1.0;
-
-		double		k = rint(weight * v1_k);
-
-		if (!(k >= 0 && k <= 65536))
-			return schema_error(err, errlen, "feature '%s': k times weight must be 0 to 65536%s", f->identifier, ""), -1;
-		f->bits_per_token = (int) k;
-	}
-	else if (!json_is_object(strategy))
+	if (!json_is_object(strategy))
 		return schema_error(err, errlen, "feature '%s': hashing.strategy is missing%s", f->identifier, ""), -1;
-	else
-	{
-		f->bits_per_token = small_member(strategy, version == 2 ? "k" : "bitsPerToken", 0);
-		f->bits_per_feature = small_member(strategy, version == 2 ? "numBits" : "bitsPerFeature", 0);
-		if (f->bits_per_token > 65536 || f->bits_per_feature > (1 << 20))
-			return schema_error(err, errlen, "feature '%s': hashing.strategy asks for more bits than this "
-								"encoder allows (65536 per token, 1048576 per feature)%s", f->identifier, ""), -1;
-		if ((f->bits_per_token > 0) == (f->bits_per_feature > 0))
-			return schema_error(err, errlen, "feature '%s': hashing.strategy needs exactly one of %s, a positive integer",
-								f->identifier, version == 2 ? "k or numBits" : "bitsPerToken or bitsPerFeature"), -1;
-	}
+	f->bits_per_token = small_member(strategy, "bitsPerToken", 0);
+	f->bits_per_feature = small_member(strategy, "bitsPerFeature", 0);
+	if (f->bits_per_token > 65536 || f->bits_per_feature > (1 << 20))
+		return schema_error(err, errlen, "feature '%s': hashing.strategy asks for more bits than this "
+							"encoder allows (65536 per token, 1048576 per feature)%s", f->identifier, ""), -1;
+	if ((f->bits_per_token > 0) == (f->bits_per_feature > 0))
+		return schema_error(err, errlen, "feature '%s': hashing.strategy needs exactly one of %s, a positive integer",
+							f->identifier, "bitsPerToken or bitsPerFeature"), -1;
 	f->hash = HASH_BLAKE;
 	if (hash)
 	{
@@ -314,6 +266,10 @@ read_hashing(EncFeature *f, json_t *h, int version, int v1_k, json_t *v1_hash, c
 								f->identifier, ""), -1;
 		f->hash = strcmp(type, "doubleHash") == 0 ? HASH_DOUBLE : HASH_BLAKE;
 		f->prevent_singularity = json_is_true(json_object_get(hash, "prevent_singularity"));
+		/* clkhash: prevent_singularity only with doubleHash, whatever its value */
+		if (f->hash != HASH_DOUBLE && json_object_get(hash, "prevent_singularity"))
+			return schema_error(err, errlen, "feature '%s': hashing.hash.prevent_singularity is only for doubleHash%s",
+								f->identifier, ""), -1;
 	}
 	if (mv)
 	{
@@ -407,14 +363,10 @@ read_schema(json_t *root, const uint8_t *secret, size_t secret_len, char *err, s
 	json_t	   *cfg = json_object_get(root, "clkConfig"),
 			   *features = json_object_get(root, "features"),
 			   *kdf;
-	long long	version = int_member(root, "version", -1),
-				l,
-				folds,
-				v1_k = 0;
+	long long	l,
+				folds;
 	EncSchema  *s;
 
-	if (version < 1 || version > 3)
-		return schema_error(err, errlen, "version must be 1, 2 or 3%s%s", "", "");
 	if (!json_is_object(cfg))
 		return schema_error(err, errlen, "clkConfig is missing%s%s", "", "");
 	if (!json_is_array(features) || json_array_size(features) == 0 || json_array_size(features) > 1024)
@@ -425,8 +377,6 @@ read_schema(json_t *root, const uint8_t *secret, size_t secret_len, char *err, s
 		return schema_error(err, errlen, "clkConfig.l must be a multiple of 8 from 8 to 65536%s%s", "", "");
 	if (folds < 0 || folds > 8)
 		return schema_error(err, errlen, "clkConfig.xor_folds must be 0 to 8%s%s", "", "");
-	if (version == 1 && ((v1_k = int_member(cfg, "k", -1)) < 1 || v1_k > 65536))
-		return schema_error(err, errlen, "clkConfig.k (version 1) must be an integer from 1 to 65536%s%s", "", "");
 	if (!json_is_object(kdf = json_object_get(cfg, "kdf")))
 		return schema_error(err, errlen, "clkConfig.kdf is missing%s%s", "", "");
 	if (!(s = calloc(1, sizeof(EncSchema))))
@@ -452,15 +402,13 @@ read_schema(json_t *root, const uint8_t *secret, size_t secret_len, char *err, s
 			return schema_error(err, errlen, "feature %s: identifier is missing%s", pos, "");
 		}
 		f->identifier = strdup(id);
-		/* clkhash ignores a feature that has the key at all, whatever its value */
-		f->ignored = json_object_get(fj, "ignored") != NULL ||
-			(version == 1 && json_is_object(h) && json_object_get(h, "weight") &&
-			 json_number_value(json_object_get(h, "weight")) == 0);
+		/* clkhash ignores a feature whose "ignored" is true in Python's sense */
+		f->ignored = enc_json_truthy(json_object_get(fj, "ignored"));
 		if (f->ignored)
 			continue;
 		if (!json_is_object(json_object_get(fj, "format")) ||
 			read_format(f, json_object_get(fj, "format"), err, errlen) != 0 ||
-			read_hashing(f, h, (int) version, (int) v1_k, json_object_get(cfg, "hash"), err, errlen) != 0)
+			read_hashing(f, h, err, errlen) != 0)
 		{
 			if (!json_is_object(json_object_get(fj, "format")))
 				schema_error(err, errlen, "feature '%s': format is missing%s", id, "");
@@ -486,18 +434,18 @@ EncSchema *
 enc_schema_parse(const char *json, size_t len, const uint8_t *secret, size_t secret_len, char *err, size_t errlen)
 {
 	json_error_t je;
-	json_t	   *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-	EncSchema  *s;
+	json_t	   *root = json_loadb(json, len, 0, &je),	/* a repeated key: the last, as Python's json */
+			   *v3;
+	EncSchema  *s = NULL;
 
 	if (!root)
 	{
 		snprintf(err, errlen, "the schema is not valid JSON: %s (line %d)", je.text, je.line);
 		return NULL;
 	}
-	if (!json_is_object(root))
-		s = schema_error(err, errlen, "the schema must be a JSON object%s%s", "", "");
-	else
-		s = read_schema(root, secret, secret_len, err, errlen);
+	if ((v3 = enc_schema_upgrade(root, err, errlen)))
+		s = read_schema(v3, secret, secret_len, err, errlen);
+	json_decref(v3);
 	json_decref(root);
 	return s;
 }
@@ -513,11 +461,7 @@ enc_schema_free(EncSchema *s)
 		EncFeature *f = &s->f[i];
 
 		free(f->identifier);
-		if (f->pattern)
-		{
-			regfree((regex_t *) f->pattern);
-			free(f->pattern);
-		}
+		enc_pattern_free(f->pattern);
 		free(f->date_format);
 		for (int j = 0; j < f->nenum; j++)
 			free(f->enum_values[j]);

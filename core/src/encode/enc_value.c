@@ -13,7 +13,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,14 +40,11 @@ code_points(const char *s, size_t len, size_t *off)
 
 	for (size_t i = 0; i < len;)
 	{
-		unsigned char c = (unsigned char) s[i];
-		size_t		w = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		uint32_t	cp;
+		size_t		w = enc_utf8_decode(s + i, len - i, &cp);
 
-		if (w == 0 || i + w > len)
+		if (w == 0)
 			return -1;
-		for (size_t j = 1; j < w; j++)
-			if (((unsigned char) s[i + j] >> 6) != 2)
-				return -1;
 		if (off)
 			off[n] = i;
 		n++;
@@ -60,72 +56,22 @@ code_points(const char *s, size_t len, size_t *off)
 }
 
 /*
- * An integer as Python's int() reads it (spaces around, a sign, digits
- * with single underscores between them), written canonically into out.
- * 0 on success; *v gets the value when it fits.
+ * Whether a string passes `case` as clkhash checks it: lower (rule 1)
+ * means value.lower() == value, upper (rule 2) value.upper() == value,
+ * which holds exactly when no code point is changed by the mapping.
  */
-static int
-parse_integer(const char *s, size_t len, char *out, size_t outlen, long long *v, int *fits)
-{
-	size_t		i = 0,
-				o = 0,
-				end = len;
-	int			neg = 0,
-				digits = 0;
-
-	while (i < end && isspace((unsigned char) s[i]))
-		i++;
-	while (end > i && isspace((unsigned char) s[end - 1]))
-		end--;
-	if (i < end && (s[i] == '+' || s[i] == '-'))
-		neg = s[i++] == '-';
-	if (i >= end)
-		return -1;
-	*v = 0;
-	*fits = 1;
-	for (; i < end; i++)
-	{
-		if (s[i] == '_' && digits > 0 && i + 1 < end && isdigit((unsigned char) s[i + 1]))
-			continue;
-		if (!isdigit((unsigned char) s[i]))
-			return -1;
-		if (digits == 0 && s[i] == '0')
-		{
-			digits = 1;			/* leading zeros vanish; a lone 0 stays */
-			continue;
-		}
-		if (o + 3 >= outlen)
-			return -1;
-		out[o++] = s[i];
-		digits++;
-		if (*v > (9223372036854775807LL - (s[i] - '0')) / 10)
-			*fits = 0;
-		else
-			*v = *v * 10 + (s[i] - '0');
-	}
-	if (o == 0)
-	{
-		strcpy(out, "0");
-		*v = 0;
-		return 0;
-	}
-	if (neg)
-	{
-		memmove(out + 1, out, o++);
-		out[0] = '-';
-		*v = -*v;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
-/* Whether a string is all lower (case 1) or all upper (case 2) case, ASCII letters. */
 static int
 case_ok(const char *s, size_t len, int rule)
 {
-	for (size_t i = 0; i < len; i++)
-		if ((rule == 1 && isupper((unsigned char) s[i])) || (rule == 2 && islower((unsigned char) s[i])))
+	for (size_t i = 0; i < len;)
+	{
+		uint32_t	cp;
+		size_t		w = enc_utf8_decode(s + i, len - i, &cp);
+
+		if (w == 0 || enc_unicode_case_changes(cp, rule == 2))
 			return 0;
+		i += w;
+	}
 	return 1;
 }
 
@@ -153,12 +99,11 @@ enc_prepare(const EncFeature *f, const char *value, size_t len, char **out, size
 	{
 		if (f->pattern)
 		{
-			char	   *z = strndup(value, len);
-			int			ok = z && regexec((regex_t *) f->pattern, z, 0, NULL, 0) == 0;
+			int			m = enc_pattern_match(f->pattern, value, len);
 
-			free(z);
-			if (!ok)
-				return fail(e, feature, "does not match the feature's pattern", value, len);
+			if (m <= 0)
+				return fail(e, feature, m == 0 ? "does not match the feature's pattern" :
+							"too costly to match against the feature's pattern", value, len);
 		}
 		if (chars < f->min_length)
 			return fail(e, feature, "shorter than the feature's minLength", value, len);
@@ -172,7 +117,7 @@ enc_prepare(const EncFeature *f, const char *value, size_t len, char **out, size
 		long long	v;
 		int			fits;
 
-		if (parse_integer(value, len, buf, sizeof(buf), &v, &fits) != 0)
+		if (enc_py_int(value, len, buf, sizeof(buf), &v, &fits) != 0)
 			return fail(e, feature, "not an integer", value, len);
 		if ((f->has_minimum && (!fits ? buf[0] == '-' : v < f->minimum)) ||
 			(f->has_maximum && (!fits ? buf[0] != '-' : v > f->maximum)))
@@ -276,25 +221,28 @@ position_prefix(long i, char *buf)
 
 /* Numeric neighbourhood tokens (clkhash's numeric comparison). */
 static int
-numeric_tokens(const EncFeature *f, const char *value, EncTokens *t)
+numeric_tokens(const EncFeature *f, const char *value, size_t len, EncTokens *t)
 {
 	long long	v,
 				di = f->distance_interval,
 				residue,
 				scale = 1;
-	char	   *end;
-	char		tok[32];
+	int			fits,
+				rc;
+	char		tok[32],
+				text[128];
 
 	for (int i = 0; i < f->fractional_precision; i++)
 		scale *= 10;
-	errno = 0;
-	v = strtoll(value, &end, 10);
-	if (*end != '\0' || end == value || errno == ERANGE)
+	/* int() first, so that no precision is lost; then float() */
+	if ((rc = enc_py_int(value, len, text, sizeof(text), &v, &fits)) == 0 && !fits)
+		return -1;				/* Python's exact big integer: beyond 64 bits */
+	if (rc != 0)
 	{
-		double		d = strtod(value, &end),
+		double		d,
 					x;
 
-		if (*end != '\0' || end == value || !isfinite(d))
+		if (enc_py_float(value, len, &d) != 0 || !isfinite(d))
 			return -1;
 		x = f->fractional_precision > 0 ? rint(d * (double) scale) : trunc(d);
 		/* beyond +-2^62 the neighbourhood cannot be written in 64 bits */
@@ -346,7 +294,7 @@ enc_tokenize(const EncFeature *f, const char *value, size_t len, EncTokens *t)
 	if (f->comparison == CMP_EXACT)
 		return push(t, value, len);
 	if (f->comparison == CMP_NUMERIC)
-		return numeric_tokens(f, value, t);
+		return numeric_tokens(f, value, len, t);
 	if (!(word = malloc(len + 2 * (size_t) pad + 1)))
 		return -1;
 	memset(word, ' ', (size_t) pad);
