@@ -168,9 +168,11 @@ cache_fill(CacheEntry *e, uint64_t schema, int feature, const char *tok, size_t 
 
 /*
  * Precompute a feature's hashing states: for doubleHash, the SHA-1 and MD5
- * states after the HMAC key's inner and outer pads (RFC 2104; the keys
- * are at most one 64-byte block); for blakeHash, keyed BLAKE2b contexts
- * for the first salts.  A token then costs a state copy, not a key setup.
+ * states after the HMAC key's inner and outer pads (RFC 2104: a key
+ * longer than the 64-byte block is hashed first); for blakeHash, keyed
+ * BLAKE2b contexts for the first salts (-2: a key over 64 bytes, which
+ * Python's blake2b refuses).  A token then costs a state copy, not a key
+ * setup.  0 on success.
  */
 int
 enc_hash_prepare(EncFeature *f)
@@ -187,13 +189,27 @@ enc_hash_prepare(EncFeature *f)
 
 			f->hmac_in[h] = in;
 			f->hmac_out[h] = out;
+			uint8_t		hashed[EVP_MAX_MD_SIZE];
+			const uint8_t *key = f->key[h];
+			size_t		klen = f->key_len;
+			unsigned	hlen = 0;
+
+			/* RFC 2104: a key longer than the block is replaced by its hash */
+			if (klen > 64)
+			{
+				if (!EVP_Digest(key, klen, hashed, &hlen, md, NULL))
+					return -1;
+				key = hashed;
+				klen = hlen;
+			}
 			memset(ipad, 0x36, sizeof(ipad));
 			memset(opad, 0x5c, sizeof(opad));
-			for (size_t i = 0; i < f->key_len; i++)
+			for (size_t i = 0; i < klen; i++)
 			{
-				ipad[i] ^= f->key[h][i];
-				opad[i] ^= f->key[h][i];
+				ipad[i] ^= key[i];
+				opad[i] ^= key[i];
 			}
+			OPENSSL_cleanse(hashed, sizeof(hashed));
 			if (!in || !out || !EVP_DigestInit_ex(in, md, NULL) || !EVP_DigestUpdate(in, ipad, 64) ||
 				!EVP_DigestInit_ex(out, md, NULL) || !EVP_DigestUpdate(out, opad, 64))
 				return -1;
@@ -202,6 +218,8 @@ enc_hash_prepare(EncFeature *f)
 		}
 		return 0;
 	}
+	if (f->key_len > ENC_MAX_BLAKE_KEY)
+		return -2;
 	pthread_once(&blake_once, blake_fetch);
 	for (int m = 0; m < ENC_BLAKE_SALTS; m++)
 	{
@@ -238,9 +256,13 @@ enc_hash_release(EncFeature *f)
 	}
 }
 
-/* HMAC of a message with hash h of the feature (0: SHA-1, 1: MD5), from the pads' states. */
+/*
+ * HMAC of msg followed by suffix (slen bytes, may be 0) with hash h of the
+ * feature (0: SHA-1, 1: MD5), from the pads' states.
+ */
 static int
-hmac(const EncFeature *f, int h, const uint8_t *msg, size_t len, uint8_t *d, unsigned *n)
+hmac(const EncFeature *f, int h, const uint8_t *msg, size_t len, const uint8_t *suffix, size_t slen,
+	 uint8_t *d, unsigned *n)
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	uint8_t		inner[EVP_MAX_MD_SIZE];
@@ -248,13 +270,18 @@ hmac(const EncFeature *f, int h, const uint8_t *msg, size_t len, uint8_t *d, uns
 	int			ok;
 
 	ok = c && EVP_MD_CTX_copy_ex(c, f->hmac_in[h]) && EVP_DigestUpdate(c, msg, len) &&
+		(slen == 0 || EVP_DigestUpdate(c, suffix, slen)) &&
 		EVP_DigestFinal_ex(c, inner, &ilen) && EVP_MD_CTX_copy_ex(c, f->hmac_out[h]) &&
 		EVP_DigestUpdate(c, inner, ilen) && EVP_DigestFinal_ex(c, d, n);
 	EVP_MD_CTX_free(c);
 	return ok ? 0 : -1;
 }
 
-/* doubleHash's two values of a token (h2 non-zero with prevent_singularity). */
+/*
+ * doubleHash's two values of a token.  With prevent_singularity an
+ * HMAC-MD5 that is 0 mod l is redone over the token followed by
+ * chr(j).encode() (UTF-8) for j = 0, 1, ... until it is not, as clkhash does.
+ */
 static int
 double_values(const EncFeature *f, const char *tok, size_t len, unsigned l, unsigned *h1, unsigned *h2)
 {
@@ -263,32 +290,32 @@ double_values(const EncFeature *f, const char *tok, size_t len, unsigned l, unsi
 	unsigned	n1,
 				n2;
 
-	if (hmac(f, 0, (const uint8_t *) tok, len, d1, &n1) != 0 || hmac(f, 1, (const uint8_t *) tok, len, d2, &n2) != 0)
+	if (hmac(f, 0, (const uint8_t *) tok, len, NULL, 0, d1, &n1) != 0 ||
+		hmac(f, 1, (const uint8_t *) tok, len, NULL, 0, d2, &n2) != 0)
 		return -1;
 	*h1 = mod_be(d1, n1, l);
 	*h2 = mod_be(d2, n2, l);
 	for (int j = 0; f->prevent_singularity && *h2 == 0; j++)
 	{
-		uint8_t		again[4096 + 4];
-		size_t		extra = j < 0x80 ? 1 : j < 0x800 ? 2 : 3;	/* chr(j) in UTF-8 */
+		uint8_t		chr[3];
+		size_t		extra = j < 0x80 ? 1 : j < 0x800 ? 2 : 3;
 
-		if (len > 4096)
+		if (j >= 0xD800)		/* a surrogate: Python cannot encode chr(j) (never reached: l^-j) */
 			return -1;
-		memcpy(again, tok, len);
 		if (extra == 1)
-			again[len] = (uint8_t) j;
+			chr[0] = (uint8_t) j;
 		else if (extra == 2)
 		{
-			again[len] = (uint8_t) (0xC0 | (j >> 6));
-			again[len + 1] = (uint8_t) (0x80 | (j & 0x3F));
+			chr[0] = (uint8_t) (0xC0 | (j >> 6));
+			chr[1] = (uint8_t) (0x80 | (j & 0x3F));
 		}
 		else
 		{
-			again[len] = (uint8_t) (0xE0 | (j >> 12));
-			again[len + 1] = (uint8_t) (0x80 | ((j >> 6) & 0x3F));
-			again[len + 2] = (uint8_t) (0x80 | (j & 0x3F));
+			chr[0] = (uint8_t) (0xE0 | (j >> 12));
+			chr[1] = (uint8_t) (0x80 | ((j >> 6) & 0x3F));
+			chr[2] = (uint8_t) (0x80 | (j & 0x3F));
 		}
-		if (hmac(f, 1, again, len + extra, d2, &n2) != 0)
+		if (hmac(f, 1, (const uint8_t *) tok, len, chr, extra, d2, &n2) != 0)
 			return -1;
 		*h2 = mod_be(d2, n2, l);
 	}

@@ -11,7 +11,7 @@
 
 #include "pprl/encode.h"
 
-#define ENC_MAX_KEY 64			/* HMAC and BLAKE2b keys: at most 64 bytes */
+#define ENC_MAX_BLAKE_KEY 64	/* BLAKE2b keys: at most 64 bytes (Python refuses more) */
 #define ENC_BLAKE_SALTS 4		/* keyed BLAKE2b states kept: k up to 128 */
 #define ENC_MAX_NGRAM 64		/* n-gram size: a value's tokens take about n times its length */
 #define ENC_MAX_NGRAM_TEXT "64"
@@ -20,6 +20,11 @@ typedef enum EncFormat
 {
 	FMT_STRING, FMT_INTEGER, FMT_DATE, FMT_ENUM
 } EncFormat;
+
+typedef enum EncEncoding
+{
+	ENCODING_UTF8, ENCODING_ASCII, ENCODING_UTF16, ENCODING_UTF32
+} EncEncoding;
 
 typedef enum EncComparison
 {
@@ -38,6 +43,7 @@ typedef struct EncFeature
 	int			ignored;
 	/* format */
 	EncFormat	format;
+	EncEncoding encoding;		/* of tokens before hashing (Python's str.encode) */
 	int			case_rule;		/* 0 mixed, 1 lower, 2 upper */
 	long		min_length;
 	long		max_length;		/* -1: none */
@@ -63,7 +69,7 @@ typedef struct EncFeature
 	int			has_missing;
 	char	   *sentinel;
 	char	   *replace_with;
-	uint8_t		key[2][ENC_MAX_KEY];
+	const uint8_t *key[2];		/* into the schema's keys */
 	size_t		key_len;
 	/* precomputed by enc_hash_prepare: HMAC inner/outer states, BLAKE2b keyed */
 	void	   *hmac_in[2];		/* EVP_MD_CTX *: SHA-1 (key 0), MD5 (key 1) */
@@ -78,6 +84,8 @@ struct EncSchema
 	int			xor_folds;
 	int			nfeatures;
 	EncFeature *f;
+	uint8_t    *keys;			/* every feature's keys, from HKDF */
+	size_t		keys_len;
 };
 
 /* A token list: n tokens, each a (pointer, length) into a shared buffer. */
@@ -97,6 +105,8 @@ extern int	enc_prepare(const EncFeature *f, const char *value, size_t len, char 
 						size_t *outlen, EncError *e, int feature);
 extern int	enc_tokenize(const EncFeature *f, const char *value, size_t len, EncTokens *t);
 extern void enc_tokens_free(EncTokens *t);
+extern const char *enc_token_bytes(const EncFeature *f, const char *tok, size_t len, char **buf,
+								   size_t *cap, size_t *outlen);
 
 /* enc_upgrade.c, enc_jsonschema.c, enc_master.c: a schema as clkhash reads it */
 extern json_t *enc_schema_upgrade(json_t *root, char *err, size_t errlen);

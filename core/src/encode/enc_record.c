@@ -30,15 +30,29 @@ enc_validate(const EncSchema *s, int feature, const char *value, size_t len, Enc
 	return rc;
 }
 
-/* Halve a filter of nbytes with XOR, `folds` times. */
+/*
+ * Halve a filter of nbits with XOR, `folds` times, as clkhash's fold_xor
+ * (bitarray halves, so a length that is not a whole number of bytes folds
+ * bit by bit); bits past each new length are cleared.
+ */
 static void
-fold(uint8_t *bits, size_t nbytes, int folds)
+fold(uint8_t *bits, size_t nbits, int folds)
 {
 	for (int i = 0; i < folds; i++)
 	{
-		nbytes /= 2;
-		for (size_t b = 0; b < nbytes; b++)
-			bits[b] ^= bits[nbytes + b];
+		size_t		half = nbits / 2;
+
+		if (half % 8 == 0)
+			for (size_t b = 0; b < half / 8; b++)
+				bits[b] ^= bits[half / 8 + b];
+		else
+			for (size_t b = 0; b < half; b++)
+				if (bits[(half + b) >> 3] & (0x80 >> ((half + b) & 7)))
+					bits[b >> 3] ^= (uint8_t) (0x80 >> (b & 7));
+		for (size_t b = half; b < nbits && b % 8 != 0; b++)
+			bits[b >> 3] &= (uint8_t) ~(0x80 >> (b & 7));
+		memset(bits + (half + 7) / 8, 0, (nbits + 7) / 8 - (half + 7) / 8);
+		nbits = half;
 	}
 }
 
@@ -52,9 +66,11 @@ enc_record(const EncSchema *s, const char *const *values, const size_t *lens, ui
 		   EncCache *cache, EncError *e)
 {
 	int			lh = s->l << s->xor_folds;
-	size_t		nbytes = (size_t) lh / 8;
+	size_t		nbytes = ((size_t) lh + 7) / 8;
 	uint8_t    *bits = calloc(nbytes, 1);
 	EncTokens	t = {0};
+	char	   *enc = NULL;		/* a token in UTF-16 or UTF-32 */
+	size_t		enc_cap = 0;
 	int			rc = 0;
 
 	if (!bits)
@@ -87,7 +103,10 @@ enc_record(const EncSchema *s, const char *const *values, const size_t *lens, ui
 
 			if (f->bits_per_feature > 0)
 				k = f->bits_per_feature / t.n + (j < f->bits_per_feature % t.n ? 1 : 0);
-			if (enc_hash_token(s, i, t.buf + t.off[j], t.tlen[j], k, bits, lh, cache) != 0)
+			size_t		blen;
+			const char *tok = enc_token_bytes(f, t.buf + t.off[j], t.tlen[j], &enc, &enc_cap, &blen);
+
+			if (!tok || enc_hash_token(s, i, tok, blen, k, bits, lh, cache) != 0)
 			{
 				if (e)
 				{
@@ -100,10 +119,11 @@ enc_record(const EncSchema *s, const char *const *values, const size_t *lens, ui
 		free(v);
 	}
 	enc_tokens_free(&t);
+	free(enc);
 	if (rc == 0)
 	{
-		fold(bits, nbytes, s->xor_folds);
-		memcpy(out, bits, (size_t) s->l / 8);
+		fold(bits, (size_t) lh, s->xor_folds);
+		memcpy(out, bits, ((size_t) s->l + 7) / 8);
 	}
 	free(bits);
 	return rc;

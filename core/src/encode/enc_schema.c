@@ -32,30 +32,60 @@ schema_error(char *err, size_t errlen, const char *fmt, const char *a, const cha
 	return NULL;
 }
 
-/* Decode standard base64 (padding optional); length or -1. */
+/*
+ * Decode base64 as Python's base64.b64decode does (binascii, not strict):
+ * characters outside the standard alphabet are skipped, decoding stops at
+ * complete padding, and a final quad of 1 data character, or of 2 or 3
+ * without their padding, is an error.  Returns the length (out has room
+ * for strlen(in) * 3 / 4 + 3 bytes), or -1 with why set.
+ */
 static long
-b64_decode(const char *in, uint8_t *out, size_t outcap)
+b64_decode(const char *in, uint8_t *out, const char **why)
 {
-	size_t		n = strlen(in);
-	int			len;
-	char	   *padded = malloc(n + 4);
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	int			quad = 0,
+				pads = 0;
+	unsigned	left = 0;
+	long		n = 0;
 
-	if (!padded)
-		return -1;
-	memcpy(padded, in, n);
-	while (n % 4)
-		padded[n++] = '=';
-	if (n / 4 * 3 > outcap)
+	for (const char *p = in; *p; p++)
 	{
-		free(padded);
-		return -1;
+		const char *hit;
+		unsigned	v;
+
+		if ((unsigned char) *p >= 0x80)
+			return *why = "string argument should contain only ASCII characters", -1;
+		if (*p == '=')
+		{
+			if (quad >= 2 && quad + ++pads >= 4)
+				return n;
+			continue;
+		}
+		if (!(hit = strchr(alphabet, *p)))
+			continue;
+		v = (unsigned) (hit - alphabet);
+		pads = 0;
+		if (quad == 0)
+			left = v;
+		else if (quad == 1)
+		{
+			out[n++] = (uint8_t) (left << 2 | v >> 4);
+			left = v & 0x0f;
+		}
+		else if (quad == 2)
+		{
+			out[n++] = (uint8_t) (left << 4 | v >> 2);
+			left = v & 0x03;
+		}
+		else
+			out[n++] = (uint8_t) (left << 6 | v);
+		quad = (quad + 1) % 4;
 	}
-	len = EVP_DecodeBlock(out, (const uint8_t *) padded, (int) n);
-	if (len >= 0)
-		for (size_t i = n; i > 0 && padded[i - 1] == '='; i--)
-			len--;
-	free(padded);
-	return len;
+	if (quad == 1)
+		return *why = "invalid base64: the number of data characters cannot be 1 more than a multiple of 4", -1;
+	if (quad != 0)
+		return *why = "incorrect base64 padding", -1;
+	return n;
 }
 
 /*
@@ -121,9 +151,10 @@ read_format(EncFeature *f, json_t *fmt, char *err, size_t errlen)
 	if (strcmp(type, "string") == 0)
 	{
 		f->format = FMT_STRING;
-		if ((s = str_member(fmt, "encoding")) && strcmp(s, "utf-8") != 0 && strcmp(s, "ascii") != 0)
-			return schema_error(err, errlen, "feature '%s': format.encoding '%s' is not supported (utf-8, ascii)",
-								f->identifier, s), -1;
+		/* the master schema allows these four */
+		if ((s = str_member(fmt, "encoding")))
+			f->encoding = strcmp(s, "ascii") == 0 ? ENCODING_ASCII : strcmp(s, "utf-16") == 0 ? ENCODING_UTF16 :
+				strcmp(s, "utf-32") == 0 ? ENCODING_UTF32 : ENCODING_UTF8;
 		if ((s = str_member(fmt, "case")))
 		{
 			if (strcmp(s, "mixed") && strcmp(s, "lower") && strcmp(s, "upper"))
@@ -287,61 +318,68 @@ read_hashing(EncFeature *f, json_t *h, char *err, size_t errlen)
 	return 0;
 }
 
-/* Derive every feature's pair of keys. */
+/* A kdf salt or info: base64 decoded into *out (malloc'd); 0, or -1 with err. */
+static int
+kdf_bytes(json_t *kdf, const char *key, uint8_t **out, size_t *len, char *err, size_t errlen)
+{
+	const char *b64 = str_member(kdf, key),
+			   *why = "out of memory";
+	long		n;
+
+	*out = NULL;
+	*len = 0;
+	if (!b64)
+		return 0;
+	if (!(*out = malloc(strlen(b64) * 3 / 4 + 3)) || (n = b64_decode(b64, *out, &why)) < 0)
+		return snprintf(err, errlen, "clkConfig.kdf.%s: %s", key, why), -1;
+	*len = (size_t) n;
+	return 0;
+}
+
+/*
+ * Derive every feature's pair of keys: HKDF of 2 x features x keySize
+ * bytes, as clkhash's hkdf(), kept in s->keys.  (The master schema allows
+ * only HKDF.)
+ */
 static int
 derive_keys(EncSchema *s, json_t *kdf, const uint8_t *secret, size_t secret_len, char *err, size_t errlen)
 {
-	const char *type = str_member(kdf, "type"),
-			   *hash = str_member(kdf, "hash"),
-			   *salt_b64 = str_member(kdf, "salt"),
-			   *info_b64 = str_member(kdf, "info");
+	const char *hash = str_member(kdf, "hash");
 	long long	key_size = int_member(kdf, "keySize", 64);
-	uint8_t		salt[1024],
-				info[1024],
-			   *out;
-	long		salt_len = 0,
-				info_len = 0;
-	size_t		total;
+	uint8_t    *salt = NULL,
+			   *info = NULL;
+	size_t		salt_len,
+				info_len,
+				total;
+	int			sha512 = hash && strcmp(hash, "SHA512") == 0,
+				rc = -1;
 
-	if (!type || (strcmp(type, "HKDF") && strcmp(type, "legacy")))
-		return schema_error(err, errlen, "clkConfig.kdf.type must be HKDF or legacy%s%s", "", ""), -1;
-	if (strcmp(type, "legacy") == 0)
-	{
-		if (secret_len > ENC_MAX_KEY)
-			return schema_error(err, errlen, "a legacy kdf needs a secret of at most 64 bytes%s%s", "", ""), -1;
-		for (int i = 0; i < s->nfeatures; i++)
-		{
-			memcpy(s->f[i].key[0], secret, secret_len);
-			memcpy(s->f[i].key[1], secret, secret_len);
-			s->f[i].key_len = secret_len;
-		}
-		return 0;
-	}
-	if (hash && strcmp(hash, "SHA256") && strcmp(hash, "SHA512"))
-		return schema_error(err, errlen, "clkConfig.kdf.hash must be SHA256 or SHA512, not '%s'%s", hash, ""), -1;
-	if (key_size < 1 || key_size > ENC_MAX_KEY)
-		return schema_error(err, errlen, "clkConfig.kdf.keySize must be 1 to 64%s%s", "", ""), -1;
-	if ((salt_b64 && (salt_len = b64_decode(salt_b64, salt, sizeof(salt))) < 0) ||
-		(info_b64 && (info_len = b64_decode(info_b64, info, sizeof(info))) < 0))
-		return schema_error(err, errlen, "clkConfig.kdf.salt and info must be base64 (at most 768 bytes)%s%s", "", ""), -1;
+	/* HKDF makes at most 255 digests of output */
+	if (key_size < 1 || key_size * 2 * s->nfeatures > 255 * (sha512 ? 64 : 32))
+		return snprintf(err, errlen, "clkConfig.kdf: HKDF with %s cannot derive 2 x %d keys of %lld bytes "
+						"(at most %d bytes in all)", sha512 ? "SHA512" : "SHA256", s->nfeatures, key_size,
+						255 * (sha512 ? 64 : 32)), -1;
 	total = (size_t) key_size * 2 * (size_t) s->nfeatures;
-	if (!(out = malloc(total)))
-		return -1;
-	if (enc_hkdf(hash && strcmp(hash, "SHA512") == 0, secret, secret_len, salt, (size_t) salt_len, info,
-				 (size_t) info_len, out, total) != 0)
+	if (kdf_bytes(kdf, "salt", &salt, &salt_len, err, errlen) == 0 &&
+		kdf_bytes(kdf, "info", &info, &info_len, err, errlen) == 0)
 	{
-		free(out);
-		return schema_error(err, errlen, "HKDF cannot make %s keys of this size with this hash%s",
-							"2 x features", ""), -1;
+		if (!(s->keys = malloc(total)) ||
+			enc_hkdf(sha512, secret, secret_len, salt, salt_len, info, info_len, s->keys, total) != 0)
+			snprintf(err, errlen, "clkConfig.kdf: key derivation failed (libcrypto)");
+		else
+			rc = 0;
 	}
+	free(salt);
+	free(info);
+	if (rc != 0)
+		return -1;
+	s->keys_len = total;
 	for (int i = 0; i < s->nfeatures; i++)
 	{
-		memcpy(s->f[i].key[0], out + (size_t) (2 * i) * (size_t) key_size, (size_t) key_size);
-		memcpy(s->f[i].key[1], out + (size_t) (2 * i + 1) * (size_t) key_size, (size_t) key_size);
+		s->f[i].key[0] = s->keys + (size_t) (2 * i) * (size_t) key_size;
+		s->f[i].key[1] = s->keys + (size_t) (2 * i + 1) * (size_t) key_size;
 		s->f[i].key_len = (size_t) key_size;
 	}
-	OPENSSL_cleanse(out, total);
-	free(out);
 	return 0;
 }
 
@@ -350,9 +388,16 @@ static int
 prepare_hashing(EncSchema *s, char *err, size_t errlen)
 {
 	for (int i = 0; i < s->nfeatures; i++)
-		if (!s->f[i].ignored && enc_hash_prepare(&s->f[i]) != 0)
+	{
+		int			rc = s->f[i].ignored ? 0 : enc_hash_prepare(&s->f[i]);
+
+		if (rc == -2)
+			return schema_error(err, errlen, "feature '%s': blakeHash takes keys of at most 64 bytes "
+								"(clkConfig.kdf.keySize)%s", s->f[i].identifier, ""), -1;
+		if (rc != 0)
 			return schema_error(err, errlen, "feature '%s': the hash functions are not available (libcrypto)%s",
 								s->f[i].identifier, ""), -1;
+	}
 	return 0;
 }
 
@@ -373,8 +418,8 @@ read_schema(json_t *root, const uint8_t *secret, size_t secret_len, char *err, s
 		return schema_error(err, errlen, "features must be an array of 1 to 1024 features%s%s", "", "");
 	l = int_member(cfg, "l", -1);
 	folds = int_member(cfg, "xor_folds", 0);
-	if (l < 8 || l > 65536 || l % 8 != 0)
-		return schema_error(err, errlen, "clkConfig.l must be a multiple of 8 from 8 to 65536%s%s", "", "");
+	if (l < 1 || l > 65536)
+		return schema_error(err, errlen, "clkConfig.l must be from 1 to 65536 bits%s%s", "", "");
 	if (folds < 0 || folds > 8)
 		return schema_error(err, errlen, "clkConfig.xor_folds must be 0 to 8%s%s", "", "");
 	if (!json_is_object(kdf = json_object_get(cfg, "kdf")))
@@ -469,8 +514,10 @@ enc_schema_free(EncSchema *s)
 		free(f->sentinel);
 		free(f->replace_with);
 		enc_hash_release(f);
-		OPENSSL_cleanse(f->key, sizeof(f->key));
 	}
+	if (s->keys)
+		OPENSSL_cleanse(s->keys, s->keys_len);
+	free(s->keys);
 	free(s->f);
 	free(s);
 }
@@ -496,9 +543,9 @@ enc_schema_ignored(const EncSchema *s, int feature)
 	return s->f[feature].ignored;
 }
 
-/* Bytes of an encoded CLK. */
+/* Bytes of an encoded CLK (l bits, the last byte's unused bits zero, as clkhash's bitarray). */
 int
 enc_schema_bytes(const EncSchema *s)
 {
-	return s->l / 8;
+	return (s->l + 7) / 8;
 }

@@ -95,6 +95,8 @@ enc_prepare(const EncFeature *f, const char *value, size_t len, char **out, size
 	}
 	else if ((chars = code_points(value, len, NULL)) < 0)
 		return fail(e, feature, "not valid UTF-8", value, len);
+	else if (f->encoding == ENCODING_ASCII && (size_t) chars != len)
+		return fail(e, feature, "cannot be encoded in ascii", value, len);
 	else if (f->format == FMT_STRING)
 	{
 		if (f->pattern)
@@ -319,6 +321,71 @@ enc_tokenize(const EncFeature *f, const char *value, size_t len, EncTokens *t)
 	free(off);
 	free(word);
 	return chars < 0 ? -1 : rc;
+}
+
+/*
+ * A token's bytes as Python's token.encode(encoding) gives them: UTF-8 and
+ * ASCII as they are; UTF-16 and UTF-32 with a byte order mark and then
+ * little-endian units (CPython's codecs on x86-64).  The result is tok or
+ * *buf (grown as needed); NULL when out of memory.
+ */
+const char *
+enc_token_bytes(const EncFeature *f, const char *tok, size_t len, char **buf, size_t *cap, size_t *outlen)
+{
+	size_t		o = 0,
+				need = len * 4 + 4;
+	uint8_t    *b;
+
+	if (f->encoding == ENCODING_UTF8 || f->encoding == ENCODING_ASCII)
+	{
+		*outlen = len;
+		return tok;
+	}
+	if (need > *cap)
+	{
+		char	   *nb = realloc(*buf, need);
+
+		if (!nb)
+			return NULL;
+		*buf = nb;
+		*cap = need;
+	}
+	b = (uint8_t *) *buf;
+	b[o++] = 0xFF;
+	b[o++] = 0xFE;
+	if (f->encoding == ENCODING_UTF32)
+	{
+		b[o++] = 0;
+		b[o++] = 0;
+	}
+	for (size_t i = 0; i < len;)
+	{
+		uint32_t	cp;
+		size_t		w = enc_utf8_decode(tok + i, len - i, &cp);
+
+		if (w == 0)
+			return NULL;
+		i += w;
+		if (f->encoding == ENCODING_UTF32)
+		{
+			for (int k = 0; k < 4; k++)
+				b[o++] = (uint8_t) (cp >> (8 * k));
+			continue;
+		}
+		if (cp >= 0x10000)
+		{
+			uint32_t	hi = 0xD800 + ((cp - 0x10000) >> 10),
+						lo = 0xDC00 + ((cp - 0x10000) & 0x3FF);
+
+			b[o++] = (uint8_t) hi;
+			b[o++] = (uint8_t) (hi >> 8);
+			cp = lo;
+		}
+		b[o++] = (uint8_t) cp;
+		b[o++] = (uint8_t) (cp >> 8);
+	}
+	*outlen = o;
+	return *buf;
 }
 
 /* Free a token list's memory. */
