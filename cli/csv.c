@@ -1,13 +1,19 @@
 /*
  * csv.c
- *	  Streaming CSV records (see csv.h).  A record is bounded by max_record
- *	  bytes, so a malformed file (an unterminated quote) cannot eat memory;
- *	  the error then names the line the record started on.
+ *	  Streaming CSV records (see csv.h), read as clkhash reads them:
+ *	  Python's csv module on a text-mode file, so every line ending (CRLF,
+ *	  CR, LF), inside quotes too, is a LF; a blank line is a record of no
+ *	  fields; a field of more than 131,072 characters is an error (the csv
+ *	  module's field_size_limit).  A record is bounded by max_record bytes,
+ *	  so a malformed file (an unterminated quote) cannot eat memory; errors
+ *	  name the line the record started on.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "csv.h"
+
+#define CSV_FIELD_LIMIT 131072	/* characters: Python's csv.field_size_limit() */
 
 struct CsvReader
 {
@@ -80,8 +86,9 @@ end_field(CsvReader *r, CsvRecord *rec, size_t start, size_t *n)
 
 /*
  * Read the next record: 1 with one, 0 at the end of the input, -1 with err
- * (unterminated quote, record too long, out of memory).  Empty lines are
- * skipped, as Python's reader does.
+ * (unterminated quote, a field over the limit, record too long, out of
+ * memory).  A blank line is a record of no fields, as Python's reader
+ * gives it.
  */
 int
 csv_next(CsvReader *r, CsvRecord *rec, char *err, size_t errlen)
@@ -92,11 +99,22 @@ csv_next(CsvReader *r, CsvRecord *rec, char *err, size_t errlen)
 				quoted = 0,
 				any = 0;
 
+	long		chars = 0;
+
 	rec->nfields = 0;
 	rec->line = r->line;
 	for (;;)
 	{
 		c = getc(r->f);
+		/* universal newlines: CRLF and CR are LF, wherever they are */
+		if (c == '\r')
+		{
+			int			d = getc(r->f);
+
+			if (d != '\n' && d != EOF)
+				ungetc(d, r->f);
+			c = '\n';
+		}
 		if (c == EOF)
 		{
 			if (quoted)
@@ -124,27 +142,16 @@ csv_next(CsvReader *r, CsvRecord *rec, char *err, size_t errlen)
 			}
 			if (c == '\n')
 				r->line++;
+			if ((c & 0xC0) != 0x80 && ++chars > CSV_FIELD_LIMIT)
+				goto field_limit;
 			if (put(r, &n, c) != 0)
 				goto too_long;
 			continue;
 		}
-		if (c == '\r')
-		{
-			int			d = getc(r->f);
-
-			if (d != '\n' && d != EOF)
-				ungetc(d, r->f);
-			c = '\n';
-		}
 		if (c == '\n')
 		{
 			r->line++;
-			if (!any && rec->nfields == 0)
-			{
-				rec->line = r->line;
-				continue;		/* an empty line */
-			}
-			break;
+			break;				/* a blank line is a record of no fields: Python's [] */
 		}
 		any = 1;
 		if (c == ',')
@@ -152,6 +159,7 @@ csv_next(CsvReader *r, CsvRecord *rec, char *err, size_t errlen)
 			if (end_field(r, rec, start, &n) != 0)
 				goto too_long;
 			start = n;
+			chars = 0;
 			continue;
 		}
 		if (c == '"' && n == start)
@@ -159,15 +167,21 @@ csv_next(CsvReader *r, CsvRecord *rec, char *err, size_t errlen)
 			quoted = 1;
 			continue;
 		}
+		if ((c & 0xC0) != 0x80 && ++chars > CSV_FIELD_LIMIT)
+			goto field_limit;
 		if (put(r, &n, c) != 0)
 			goto too_long;
 	}
-	if (end_field(r, rec, start, &n) != 0)
+	if (any && end_field(r, rec, start, &n) != 0)
 		goto too_long;
 	rec->text = r->buf;
 	rec->off = r->off;
 	rec->len = r->len;
 	return 1;
+field_limit:
+	snprintf(err, errlen, "line %ld: a field is larger than the field limit (%d characters)", rec->line,
+			 CSV_FIELD_LIMIT);
+	return -1;
 too_long:
 	snprintf(err, errlen, "line %ld: the record is longer than %zu bytes (or memory ran out)", rec->line, r->max);
 	return -1;

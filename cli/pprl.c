@@ -29,7 +29,9 @@
 #include "csv.h"
 
 #define BATCH 2048
-#define MAX_RECORD (1 << 20)
+#define BATCH_BYTES (32 << 20)	/* a batch is handed over at 2048 records or 32 MiB */
+/* a record: one field per feature of at most 131,072 characters (4 bytes each) */
+#define MAX_RECORD(nf) ((size_t) (nf) * (131072 * 4 + 1) + 64)
 
 /* A batch of records and, once encoded, their CLKs or errors. */
 typedef struct Batch
@@ -301,7 +303,7 @@ encode(const EncSchema *s, FILE *in, Output *o, int threads, int header)
 {
 	Pipeline	p;
 	pthread_t  *tids = calloc((size_t) threads, sizeof(pthread_t));
-	CsvReader  *r = csv_open(in, MAX_RECORD);
+	CsvReader  *r = csv_open(in, MAX_RECORD(enc_schema_features(s)));
 	CsvRecord	rec;
 	char		err[256];
 	int			got,
@@ -344,6 +346,12 @@ encode(const EncSchema *s, FILE *in, Output *o, int threads, int header)
 			}
 			continue;
 		}
+		if (got == 0 && header)
+		{
+			fprintf(stderr, "pprl: the file is empty: a header line was expected (or --no-header)\n");
+			rc = 1;
+			break;
+		}
 		if (got > 0 && rec.nfields != p.nf)
 		{
 			fprintf(stderr, "pprl: line %ld: %d columns, the schema has %d features\n", rec.line, rec.nfields, p.nf);
@@ -365,7 +373,7 @@ encode(const EncSchema *s, FILE *in, Output *o, int threads, int header)
 			rc = 1;
 		}
 		/* hand over a full batch (or the last one), then write what is done */
-		if (b->n > 0 && (b->n == BATCH || got <= 0 || rc != 0))
+		if (b->n > 0 && (b->n == BATCH || b->dlen >= BATCH_BYTES || got <= 0 || rc != 0))
 		{
 			pthread_mutex_lock(&p.lock);
 			b->state = 1;
@@ -435,7 +443,7 @@ encode(const EncSchema *s, FILE *in, Output *o, int threads, int header)
 static int
 validate(const EncSchema *s, FILE *in, int header)
 {
-	CsvReader  *r = csv_open(in, MAX_RECORD);
+	CsvReader  *r = csv_open(in, MAX_RECORD(enc_schema_features(s)));
 	CsvRecord	rec;
 	char		err[256];
 	int			got,
@@ -476,6 +484,11 @@ validate(const EncSchema *s, FILE *in, int header)
 	if (got < 0)
 	{
 		fprintf(stderr, "pprl: %s\n", err);
+		bad++;
+	}
+	else if (header)
+	{
+		fprintf(stderr, "pprl: the file is empty: a header line was expected (or --no-header)\n");
 		bad++;
 	}
 	csv_close(r);
