@@ -120,11 +120,15 @@ check-adversarial: all
 	ADV_API=$(CURDIR)/build/pprl-api-san scripts/test-adversarial.sh
 
 # The encoder and the pprl command line: clkhash's known answers, bad input,
-# constant memory; under ASan/UBSan, then the optimised build.
+# constant memory; under ASan/UBSan, then the optimised build; dates against
+# CPython's strptime; then every CLK and refusal against clkhash itself (the
+# peers' venv, scripts/setup-peers.sh; ENCODE_DIFF_CASES=N for more cases).
 check-encode: all
 	$(MAKE) -C cli san
+	$(MAKE) -C core date-driver
 	python3 scripts/test_encode.py build/pprl_san $(SHARED_DATA)
 	python3 scripts/test_encode.py build/pprl $(SHARED_DATA)
+	python3 scripts/test_dates.py build/date_driver
 
 # The Helm chart without a cluster: render (helm, or helm/tools/render),
 # yamllint, Kubernetes schemas, golden renders, required values.

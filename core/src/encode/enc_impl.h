@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "pprl/encode.h"
+#include "enc_date.h"
 
 #define ENC_MAX_BLAKE_KEY 64	/* BLAKE2b keys: at most 64 bytes (Python refuses more) */
 #define ENC_BLAKE_SALTS 4		/* keyed BLAKE2b states kept: k up to 128 */
@@ -52,7 +53,7 @@ typedef struct EncFeature
 				has_maximum;
 	long long	minimum,
 				maximum;
-	char	   *date_format;	/* strptime format of a date */
+	EncDateFormat *date;		/* a date's format, compiled (enc_date.c) */
 	char	  **enum_values;
 	int			nenum;
 	/* hashing */

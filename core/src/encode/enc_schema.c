@@ -191,9 +191,12 @@ read_format(EncFeature *f, json_t *fmt, char *err, size_t errlen)
 	else if (strcmp(type, "date") == 0)
 	{
 		f->format = FMT_DATE;
-		if (!(s = str_member(fmt, "format")) || !(f->date_format = strdup(s)))
-			return schema_error(err, errlen, "feature '%s': format.format (a strftime date format) is missing%s",
+		if (!(s = str_member(fmt, "format")))
+			return schema_error(err, errlen, "feature '%s': format.format (a strptime date format) is missing%s",
 								f->identifier, ""), -1;
+		/* a format Python refuses compiles, and each value then fails with Python's reason */
+		if (!(f->date = enc_date_compile(s)))
+			return -1;
 	}
 	else if (strcmp(type, "enum") == 0)
 	{
@@ -507,7 +510,7 @@ enc_schema_free(EncSchema *s)
 
 		free(f->identifier);
 		enc_pattern_free(f->pattern);
-		free(f->date_format);
+		enc_date_free(f->date);
 		for (int j = 0; j < f->nenum; j++)
 			free(f->enum_values[j]);
 		free(f->enum_values);

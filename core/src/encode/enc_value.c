@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "enc_impl.h"
 
@@ -129,19 +128,15 @@ enc_prepare(const EncFeature *f, const char *value, size_t len, char **out, size
 	}
 	else if (f->format == FMT_DATE)
 	{
-		struct tm	tm;
-		char	   *z = strndup(value, len),
-				   *end;
+		char		why[200],
+					msg[240];
 
-		memset(&tm, 0, sizeof(tm));
-		end = z ? strptime(z, f->date_format, &tm) : NULL;
-		if (!end || *end != '\0')
+		if (enc_date_parse(f->date, value, len, buf, sizeof(buf), why, sizeof(why)) != 0)
 		{
-			free(z);
-			return fail(e, feature, "not a date in the feature's format", value, len);
+			snprintf(msg, sizeof(msg), "not a date in the feature's format (%s)", why);
+			return fail(e, feature, msg, value, len);
 		}
-		free(z);
-		n = strftime(buf, sizeof(buf), "%Y%m%d", &tm);
+		n = strlen(buf);
 		src = buf;
 	}
 	else if (f->format == FMT_ENUM)
