@@ -6,6 +6,8 @@
  *	  with clkhash's own rules (_convert_v1_to_v2, _convert_v2_to_v3), and
  *	  the result validated against the v3 master schema.  The encoder then
  *	  reads only v3.  Python's truthiness decides "ignored", as in clkhash.
+ *	  New objects come from json_pack("{}"), never json_object(): inside a
+ *	  PostgreSQL backend that name is the server's own SQL function.
  */
 #include <math.h>
 #include <stdio.h>
@@ -90,8 +92,8 @@ v1_to_v2(json_t *v1, char *err, size_t errlen)
 	json_t	   *cfg = json_object_get(v1, "clkConfig"),
 			   *k = json_object_get(cfg, "k"),
 			   *folds = json_object_get(cfg, "xor_folds"),
-			   *out = json_object(),
-			   *ncfg = json_object(),
+			   *out = json_pack("{}"),
+			   *ncfg = json_pack("{}"),
 			   *features = json_array(),
 			   *f;
 	size_t		i;
@@ -118,7 +120,7 @@ v1_to_v2(json_t *v1, char *err, size_t errlen)
 			return json_decref(out), snprintf(err, errlen, "feature %zu: hashing is missing", i), NULL;
 		if (w && json_is_number(w) && json_number_value(w) == 0)
 		{
-			x = json_object();
+			x = json_pack("{}");
 			json_object_set(x, "identifier", json_object_get(f, "identifier"));
 			json_object_set_new(x, "ignored", json_true());
 			json_array_append_new(features, x);
