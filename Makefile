@@ -129,6 +129,7 @@ check-encode: all
 	python3 scripts/test_encode.py build/pprl_san $(SHARED_DATA)
 	python3 scripts/test_encode.py build/pprl $(SHARED_DATA)
 	python3 scripts/test_dates.py build/date_driver
+	python3 scripts/test_encode_diff.py build/pprl_san
 
 # The Helm chart without a cluster: render (helm, or helm/tools/render),
 # yamllint, Kubernetes schemas, golden renders, required values.

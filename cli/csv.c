@@ -5,8 +5,9 @@
  *	  CR, LF), inside quotes too, is a LF; a blank line is a record of no
  *	  fields; a field of more than 131,072 characters is an error (the csv
  *	  module's field_size_limit).  A record is bounded by max_record bytes,
- *	  so a malformed file (an unterminated quote) cannot eat memory; errors
- *	  name the line the record started on.
+ *	  so a malformed file cannot eat memory; an unclosed quote runs to the
+ *	  end of the file, as in Python; errors name the line the record
+ *	  started on.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,7 @@ end_field(CsvReader *r, CsvRecord *rec, size_t start, size_t *n)
 
 /*
  * Read the next record: 1 with one, 0 at the end of the input, -1 with err
- * (unterminated quote, a field over the limit, record too long, out of
+ * (a field over the limit, record too long, out of
  * memory).  A blank line is a record of no fields, as Python's reader
  * gives it.
  */
@@ -117,11 +118,7 @@ csv_next(CsvReader *r, CsvRecord *rec, char *err, size_t errlen)
 		}
 		if (c == EOF)
 		{
-			if (quoted)
-			{
-				snprintf(err, errlen, "line %ld: a quoted field is not closed before the end of the file", rec->line);
-				return -1;
-			}
+			/* an unclosed quote ends with the file, as Python's reader (not strict) takes it */
 			if (!any && rec->nfields == 0)
 				return 0;
 			break;

@@ -551,9 +551,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "pprl: %s: %s\n", schema_path, strerror(errno));
 		return 1;
 	}
-	if (secret_path && !(secret = read_file(secret_path, &secret_len, 4096)))
+	if (secret_path && !(secret = read_file(secret_path, &secret_len, 1 << 20)))
 	{
 		fprintf(stderr, "pprl: %s: %s\n", secret_path, strerror(errno));
+		free(schema_text);
 		return 1;
 	}
 	/* one final line break, as an editor leaves it, is not part of the secret */
@@ -578,11 +579,15 @@ main(int argc, char **argv)
 	if (!(in = strcmp(input, "-") == 0 ? stdin : fopen(input, "rb")))
 	{
 		fprintf(stderr, "pprl: %s: %s\n", input, strerror(errno));
+		enc_schema_free(s);
 		return 1;
 	}
 	if (out_path && !(o.f = fopen(out_path, "wb")))
 	{
 		fprintf(stderr, "pprl: %s: %s\n", out_path, strerror(errno));
+		if (in != stdin)
+			fclose(in);
+		enc_schema_free(s);
 		return 1;
 	}
 	rc = is_encode ? encode(s, in, &o, threads, header) : validate(s, in, header);

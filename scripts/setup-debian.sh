@@ -11,8 +11,8 @@ PACKAGES=(
 	build-essential ca-certificates
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib
 	clang libclang-rt-14-dev llvm valgrind
-	libssl-dev libjansson-dev libmicrohttpd-dev libpq-dev libhiredis-dev redis-server
-	libcurl4-openssl-dev curl python3
+	libssl-dev libjansson-dev libpcre2-dev libmicrohttpd-dev libpq-dev libhiredis-dev redis-server
+	libcurl4-openssl-dev curl python3 python3-venv
 	ceph-mon ceph-mgr ceph-osd radosgw
 	util-linux libipc-run-perl slowhttptest wrk
 	golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev yamllint nodejs
@@ -32,3 +32,5 @@ if ! command -v npm >/dev/null 2>&1; then
 	$SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
 fi
 echo "setup: PostgreSQL $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}'), $(clang --version | head -1)"
+# clkhash, anonlink and blocklib, pinned, in a project-local venv (build/peers).
+"$(dirname "$0")/setup-peers.sh"

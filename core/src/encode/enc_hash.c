@@ -41,8 +41,8 @@ mod_be(const uint8_t *p, size_t n, unsigned l)
 }
 
 /*
- * HKDF extract-then-expand with SHA-256 or SHA-512: out_len bytes of key
- * material; 0 on success.
+ * HKDF extract-then-expand with SHA-256 or SHA-512 (RFC 5869): out_len
+ * bytes of key material, info of any length; 0 on success.
  */
 int
 enc_hkdf(int sha512, const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
@@ -56,29 +56,33 @@ enc_hkdf(int sha512, const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, si
 	unsigned	tlen = 0,
 				plen;
 	size_t		done = 0;
+	uint8_t    *block;
 
 	if (out_len > 255 * (size_t) hlen)
 		return -1;
 	if (!HMAC(md, salt_len ? salt : zero, salt_len ? (int) salt_len : (int) hlen, ikm, ikm_len, prk, &plen))
 		return -1;
+	if (!(block = malloc(EVP_MAX_MD_SIZE + info_len + 1)))
+		return -1;
 	for (uint8_t c = 1; done < out_len; c++)
 	{
-		uint8_t		block[EVP_MAX_MD_SIZE + 1024 + 1];
 		size_t		bl = 0;
 
-		if (info_len > 1024)
-			return -1;
 		memcpy(block, t, tlen);
 		bl += tlen;
-		memcpy(block + bl, info, info_len);
+		if (info_len > 0)
+			memcpy(block + bl, info, info_len);
 		bl += info_len;
 		block[bl++] = c;
 		if (!HMAC(md, prk, (int) plen, block, bl, t, &tlen))
-			return -1;
+			break;
 		memcpy(out + done, t, out_len - done < tlen ? out_len - done : tlen);
 		done += tlen;
 	}
-	return 0;
+	free(block);
+	OPENSSL_cleanse(prk, sizeof(prk));
+	OPENSSL_cleanse(t, sizeof(t));
+	return done >= out_len ? 0 : -1;
 }
 
 static EVP_MAC *blake_mac;

@@ -63,6 +63,7 @@ typedef struct EncFeature
 	long long	distance_interval;	/* numeric */
 	int			resolution;
 	int			fractional_precision;
+	char		lazy_error[96];	/* non-empty: every tokenized value fails with it */
 	int			bits_per_token;	/* one of the two strategies */
 	int			bits_per_feature;
 	EncHash		hash;
@@ -122,7 +123,7 @@ extern void enc_pattern_free(void *pattern);
 
 /* enc_number.c, enc_unicode.c: values read as Python reads them */
 extern size_t enc_utf8_decode(const char *s, size_t len, uint32_t *cp);
-extern int	enc_py_int(const char *s, size_t len, char *out, size_t outlen, long long *v, int *fits);
+extern int	enc_py_int(const char *s, size_t len, char **canon, long long *v, int *fits);
 extern int	enc_py_float(const char *s, size_t len, double *d);
 extern int	enc_unicode_digit(uint32_t cp);
 extern int	enc_unicode_space(uint32_t cp);

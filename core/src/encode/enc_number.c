@@ -17,7 +17,7 @@
 
 #include "enc_impl.h"
 
-#define NUM_MAX_TEXT 4096		/* a longer number is refused */
+#define PY_INT_MAX_DIGITS 4300	/* int() refuses more digits (CPython's int_max_str_digits) */
 
 /* Decode one UTF-8 code point at s (len > 0); its width, or 0 if invalid. */
 size_t
@@ -108,86 +108,100 @@ digit_run(const char **s, char **o)
 }
 
 /*
- * Python's int(s, 10): 0 with the canonical text (str(int(s))) in out;
- * *v gets the value and *fits 1 when it fits in 64 bits.  -1 if int()
- * refuses it.
+ * Python's int(s, 10): 0 with the canonical text (str(int(s)), malloc'd)
+ * in *canon when canon is not NULL; *v gets the value and *fits 1 when it
+ * fits in 64 bits.  -1 if int() refuses it (more than 4,300 digits too).
  */
 int
-enc_py_int(const char *s, size_t len, char *out, size_t outlen, long long *v, int *fits)
+enc_py_int(const char *s, size_t len, char **canon, long long *v, int *fits)
 {
-	char		a[NUM_MAX_TEXT],
-				digits[NUM_MAX_TEXT],
+	char	   *a = malloc(len + 1),
+			   *digits = malloc(len + 2),
 			   *d = digits;
 	const char *p = a;
 	int			neg = 0,
-				n;
-	size_t		o = 0,
-				z = 0;
+				n,
+				rc = -1;
+	size_t		z = 0;
 
-	if (len >= sizeof(a) || to_ascii(s, len, a, sizeof(a)) != 0)
-		return -1;
+	if (!a || !digits || to_ascii(s, len, a, len + 1) != 0)
+		goto done;
 	if (*p == '+' || *p == '-')
 		neg = *p++ == '-';
-	if ((n = digit_run(&p, &d)) <= 0 || *p != '\0')
-		return -1;
+	if ((n = digit_run(&p, &d)) <= 0 || *p != '\0' || n > PY_INT_MAX_DIGITS)
+		goto done;
 	while (z + 1 < (size_t) n && digits[z] == '0')
 		z++;
-	if ((size_t) n - z + 2 > outlen)
-		return -1;
 	neg = neg && !(n - z == 1 && digits[z] == '0');
+	/* the canonical text, built in place: an optional '-', then the digits without leading zeros */
+	memmove(digits + neg, digits + z, (size_t) n - z);
 	if (neg)
-		out[o++] = '-';
-	memcpy(out + o, digits + z, (size_t) n - z);
-	out[o + (size_t) n - z] = '\0';
+		digits[0] = '-';
+	digits[neg + (size_t) n - z] = '\0';
 	errno = 0;
-	*v = strtoll(out, NULL, 10);
+	*v = strtoll(digits, NULL, 10);
 	*fits = errno != ERANGE;
-	return 0;
+	if (canon)
+	{
+		*canon = digits;
+		digits = NULL;
+	}
+	rc = 0;
+done:
+	free(a);
+	free(digits);
+	return rc;
 }
 
 /* Python's float(s): 0 with *d, or -1 if float() refuses it. */
 int
 enc_py_float(const char *s, size_t len, double *d)
 {
-	char		a[NUM_MAX_TEXT],
-				clean[NUM_MAX_TEXT],
+	char	   *a = malloc(len + 1),
+			   *clean = malloc(len + 1),
 			   *o = clean;
 	const char *p = a,
 			   *word;
 	int			ni,
-				nf = 0;
+				nf = 0,
+				rc = -1;
 
-	if (len >= sizeof(a) || to_ascii(s, len, a, sizeof(a)) != 0)
-		return -1;
+	if (!a || !clean || to_ascii(s, len, a, len + 1) != 0)
+		goto done;
 	if (*p == '+' || *p == '-')
 		*o++ = *p++;
 	word = p;
 	if (strcasecmp(word, "inf") == 0 || strcasecmp(word, "infinity") == 0 || strcasecmp(word, "nan") == 0)
 	{
 		*d = strtod(a, NULL);
-		return 0;
+		rc = 0;
+		goto done;
 	}
 	if ((ni = digit_run(&p, &o)) < 0)
-		return -1;
+		goto done;
 	if (*p == '.')
 	{
 		*o++ = *p++;
 		if (isdigit((unsigned char) *p) && (nf = digit_run(&p, &o)) < 0)
-			return -1;
+			goto done;
 	}
 	if (ni + nf == 0)
-		return -1;
+		goto done;
 	if (*p == 'e' || *p == 'E')
 	{
 		*o++ = *p++;
 		if (*p == '+' || *p == '-')
 			*o++ = *p++;
 		if (digit_run(&p, &o) <= 0)
-			return -1;
+			goto done;
 	}
 	if (*p != '\0')
-		return -1;
+		goto done;
 	*o = '\0';
 	*d = strtod(clean, NULL);
-	return 0;
+	rc = 0;
+done:
+	free(a);
+	free(clean);
+	return rc;
 }

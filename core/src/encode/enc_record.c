@@ -8,6 +8,7 @@
  *	  with XOR xor_folds times.  Bit order as clkhash writes it: bit i is
  *	  the high-first bit i % 8 of byte i / 8.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,12 +89,13 @@ enc_record(const EncSchema *s, const char *const *values, const size_t *lens, ui
 			rc = -1;
 			break;
 		}
-		if (enc_tokenize(f, v, vlen, &t) != 0)
+		if ((f->lazy_error[0] && vlen > 0) || enc_tokenize(f, v, vlen, &t) != 0)
 		{
 			if (e)
 			{
 				e->feature = i;
-				strcpy(e->msg, f->comparison == CMP_NUMERIC ? "not a number" : "could not tokenize");
+				snprintf(e->msg, sizeof(e->msg), "%s", f->lazy_error[0] ? f->lazy_error :
+						 f->comparison == CMP_NUMERIC ? "not a number" : "could not tokenize");
 			}
 			rc = -1;
 		}

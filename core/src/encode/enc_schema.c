@@ -48,13 +48,15 @@ b64_decode(const char *in, uint8_t *out, const char **why)
 	unsigned	left = 0;
 	long		n = 0;
 
+	/* Python turns the whole string into ASCII bytes first */
+	for (const char *p = in; *p; p++)
+		if ((unsigned char) *p >= 0x80)
+			return *why = "string argument should contain only ASCII characters", -1;
 	for (const char *p = in; *p; p++)
 	{
 		const char *hit;
 		unsigned	v;
 
-		if ((unsigned char) *p >= 0x80)
-			return *why = "string argument should contain only ASCII characters", -1;
 		if (*p == '=')
 		{
 			if (quad >= 2 && quad + ++pads >= 4)
@@ -112,12 +114,63 @@ int_member(json_t *o, const char *key, long long def)
 	return r == floor(r) && fabs(r) < 4611686018427387904.0 ? (long long) r : -2;
 }
 
-/* Whether v is literally -2, which int_member cannot tell from an error. */
-static bool
-is_minus_two(json_t *v)
+/*
+ * A member Python uses where only an int works (a float fails, or gives
+ * other tokens): a JSON integer, or with bools true and false as 1 and 0;
+ * def when absent; -2 otherwise (also beyond +-2^31).
+ */
+static long long
+exact_int_member(json_t *o, const char *key, long long def, bool bools)
 {
-	return (json_is_integer(v) && json_integer_value(v) == -2) ||
-		(json_is_real(v) && json_real_value(v) == -2.0);
+	json_t	   *v = json_object_get(o, key);
+
+	if (!v)
+		return def;
+	if (bools && json_is_boolean(v))
+		return json_is_true(v);
+	if (!json_is_integer(v) || json_integer_value(v) < -2147483647LL || json_integer_value(v) > 2147483647LL)
+		return -2;
+	return json_integer_value(v);
+}
+
+/*
+ * A comparison's n, resolution or fractional_precision.  A JSON integer
+ * is its value.  A whole real (2.0) is taken, but clkhash cannot use it
+ * (' ' * 1.0 and range(-2.0, ...) fail; 10 ** 2.0 makes tokens like
+ * '1200.0'), so every value that gets tokenized is refused with the
+ * reason kept in f->lazy_error, as clkhash refuses it when it hashes.
+ * def when absent, -2 otherwise.
+ */
+static long long
+lazy_int_member(EncFeature *f, json_t *o, const char *key, long long def, const char *name)
+{
+	json_t	   *v = json_object_get(o, key);
+	long long	i = exact_int_member(o, key, def, false);
+
+	if (i != -2 || !json_is_real(v) || json_real_value(v) != floor(json_real_value(v)) ||
+		fabs(json_real_value(v)) > 1e6)
+		return i;
+	snprintf(f->lazy_error, sizeof(f->lazy_error), "%s is %g, not an integer, which clkhash cannot hash with",
+			 name, json_real_value(v));
+	return (long long) json_real_value(v);
+}
+
+/* An integer's minimum or maximum: any 64-bit integer (or whole real within); *ok false otherwise. */
+static long long
+bound_member(json_t *o, const char *key, bool *ok)
+{
+	json_t	   *v = json_object_get(o, key);
+	double		r;
+
+	if (!v)
+		return 0;
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	r = json_is_real(v) ? json_real_value(v) : 0.5;
+	if (r == floor(r) && fabs(r) < 9.2e18)
+		return (long long) r;
+	*ok = false;
+	return 0;
 }
 
 /* A member that must fit an int: its value, def when absent, -2 otherwise. */
@@ -144,6 +197,7 @@ read_format(EncFeature *f, json_t *fmt, char *err, size_t errlen)
 {
 	const char *type = str_member(fmt, "type"),
 			   *s;
+	bool		ok = true;
 
 	f->max_length = -1;
 	if (!type)
@@ -181,12 +235,12 @@ read_format(EncFeature *f, json_t *fmt, char *err, size_t errlen)
 		f->format = FMT_INTEGER;
 		f->has_minimum = json_object_get(fmt, "minimum") != NULL;
 		f->has_maximum = json_object_get(fmt, "maximum") != NULL;
-		f->minimum = int_member(fmt, "minimum", 0);
-		f->maximum = int_member(fmt, "maximum", 0);
-		if ((f->minimum == -2 && !is_minus_two(json_object_get(fmt, "minimum"))) ||
-			(f->maximum == -2 && !is_minus_two(json_object_get(fmt, "maximum"))))
-			return schema_error(err, errlen, "feature '%s': format.minimum/maximum must be integers%s",
-								f->identifier, ""), -1;
+		f->minimum = bound_member(fmt, "minimum", &ok);
+		if (ok)
+			f->maximum = bound_member(fmt, "maximum", &ok);
+		if (!ok)
+			return schema_error(err, errlen, "feature '%s': format.minimum/maximum must be integers that fit "
+								"in 64 bits%s", f->identifier, ""), -1;
 	}
 	else if (strcmp(type, "date") == 0)
 	{
@@ -203,11 +257,12 @@ read_format(EncFeature *f, json_t *fmt, char *err, size_t errlen)
 		json_t	   *vals = json_object_get(fmt, "values");
 
 		f->format = FMT_ENUM;
-		if (!json_is_array(vals) || json_array_size(vals) == 0)
-			return schema_error(err, errlen, "feature '%s': format.values must be a non-empty array%s",
+		/* no values: every value but the missing-value sentinel is refused, as in clkhash */
+		if (!json_is_array(vals))
+			return schema_error(err, errlen, "feature '%s': format.values must be an array%s",
 								f->identifier, ""), -1;
 		f->nenum = (int) json_array_size(vals);
-		if (!(f->enum_values = calloc((size_t) f->nenum, sizeof(char *))))
+		if (!(f->enum_values = calloc((size_t) f->nenum + 1, sizeof(char *))))
 			return -1;
 		for (int i = 0; i < f->nenum; i++)
 			if (!json_is_string(json_array_get(vals, (size_t) i)) ||
@@ -232,10 +287,10 @@ read_comparison(EncFeature *f, json_t *h, char *err, size_t errlen)
 	if (strcmp(type, "ngram") == 0)
 	{
 		f->comparison = CMP_NGRAM;
-		f->n = small_member(c, "n", -1);
+		f->n = (int) lazy_int_member(f, c, "n", -1, "hashing.comparison.n");
 		f->positional = json_is_true(json_object_get(c, "positional"));
 		if (f->n < 0)
-			return schema_error(err, errlen, "feature '%s': hashing.comparison.n is missing or negative%s", f->identifier, ""), -1;
+			return schema_error(err, errlen, "feature '%s': hashing.comparison.n must be a positive integer%s", f->identifier, ""), -1;
 		if (f->n > ENC_MAX_NGRAM)
 			return schema_error(err, errlen, "feature '%s': hashing.comparison.n is above " ENC_MAX_NGRAM_TEXT "%s",
 								f->identifier, ""), -1;
@@ -248,12 +303,13 @@ read_comparison(EncFeature *f, json_t *h, char *err, size_t errlen)
 		double		scale;
 
 		f->comparison = CMP_NUMERIC;
-		f->resolution = small_member(c, "resolution", -1);
-		f->fractional_precision = small_member(c, "fractional_precision", 0);
+		f->resolution = (int) lazy_int_member(f, c, "resolution", -1, "hashing.comparison.resolution");
+		f->fractional_precision = (int) lazy_int_member(f, c, "fractional_precision", 0,
+														 "hashing.comparison.fractional_precision");
 		if (!json_is_number(td) || !(json_number_value(td) > 0) || f->resolution < 1 || f->resolution > 10000 ||
 			f->fractional_precision < 0 || f->fractional_precision > 15)
 			return schema_error(err, errlen, "feature '%s': hashing.comparison needs thresholdDistance > 0, "
-								"resolution 1..10000 and fractional_precision 0..15%s", f->identifier, ""), -1;
+								"resolution 1..10000 and fractional_precision 0..15, as JSON integers%s", f->identifier, ""), -1;
 		scale = rint(json_number_value(td) * pow(10, f->fractional_precision));
 		if (!(scale < 4611686018427387904.0))
 			return schema_error(err, errlen, "feature '%s': hashing.comparison.thresholdDistance is too large%s",
@@ -348,7 +404,7 @@ static int
 derive_keys(EncSchema *s, json_t *kdf, const uint8_t *secret, size_t secret_len, char *err, size_t errlen)
 {
 	const char *hash = str_member(kdf, "hash");
-	long long	key_size = int_member(kdf, "keySize", 64);
+	long long	key_size = exact_int_member(kdf, "keySize", 64, false);
 	uint8_t    *salt = NULL,
 			   *info = NULL;
 	size_t		salt_len,
@@ -357,8 +413,10 @@ derive_keys(EncSchema *s, json_t *kdf, const uint8_t *secret, size_t secret_len,
 	int			sha512 = hash && strcmp(hash, "SHA512") == 0,
 				rc = -1;
 
+	if (key_size < 1)
+		return snprintf(err, errlen, "clkConfig.kdf.keySize must be a whole JSON integer (clkhash fails on 64.0)"), -1;
 	/* HKDF makes at most 255 digests of output */
-	if (key_size < 1 || key_size * 2 * s->nfeatures > 255 * (sha512 ? 64 : 32))
+	if ( key_size * 2 * s->nfeatures > 255 * (sha512 ? 64 : 32))
 		return snprintf(err, errlen, "clkConfig.kdf: HKDF with %s cannot derive 2 x %d keys of %lld bytes "
 						"(at most %d bytes in all)", sha512 ? "SHA512" : "SHA256", s->nfeatures, key_size,
 						255 * (sha512 ? 64 : 32)), -1;
@@ -419,12 +477,13 @@ read_schema(json_t *root, const uint8_t *secret, size_t secret_len, char *err, s
 		return schema_error(err, errlen, "clkConfig is missing%s%s", "", "");
 	if (!json_is_array(features) || json_array_size(features) == 0 || json_array_size(features) > 1024)
 		return schema_error(err, errlen, "features must be an array of 1 to 1024 features%s%s", "", "");
-	l = int_member(cfg, "l", -1);
-	folds = int_member(cfg, "xor_folds", 0);
+	/* Python needs ints here (bitarray(1024.0) fails); xor_folds may be a bool, as 2 ** True works */
+	l = exact_int_member(cfg, "l", -1, false);
+	folds = exact_int_member(cfg, "xor_folds", 0, true);
 	if (l < 1 || l > 65536)
-		return schema_error(err, errlen, "clkConfig.l must be from 1 to 65536 bits%s%s", "", "");
+		return schema_error(err, errlen, "clkConfig.l must be an integer from 1 to 65536 bits%s%s", "", "");
 	if (folds < 0 || folds > 8)
-		return schema_error(err, errlen, "clkConfig.xor_folds must be 0 to 8%s%s", "", "");
+		return schema_error(err, errlen, "clkConfig.xor_folds must be an integer from 0 to 8%s%s", "", "");
 	if (!json_is_object(kdf = json_object_get(cfg, "kdf")))
 		return schema_error(err, errlen, "clkConfig.kdf is missing%s%s", "", "");
 	if (!(s = calloc(1, sizeof(EncSchema))))

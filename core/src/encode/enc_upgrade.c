@@ -126,7 +126,10 @@ v1_to_v2(json_t *v1, char *err, size_t errlen)
 			json_array_append_new(features, x);
 			continue;
 		}
-		if (v1_bits(w ? w : json_real(1.0), json_integer_value(k), &bits) != 0)
+		/* no weight: 1.0, and round(1.0 * k) is k */
+		if (!w)
+			bits = json_integer(json_integer_value(k));
+		else if (v1_bits(w, json_integer_value(k), &bits) != 0)
 			return json_decref(out), snprintf(err, errlen, "feature %zu: hashing.weight times k is too large", i), NULL;
 		x = json_deep_copy(f);
 		h = json_object_get(x, "hashing");

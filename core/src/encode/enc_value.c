@@ -117,14 +117,20 @@ enc_prepare(const EncFeature *f, const char *value, size_t len, char **out, size
 	{
 		long long	v;
 		int			fits;
+		char	   *canon;
 
-		if (enc_py_int(value, len, buf, sizeof(buf), &v, &fits) != 0)
+		if (enc_py_int(value, len, &canon, &v, &fits) != 0)
 			return fail(e, feature, "not an integer", value, len);
-		if ((f->has_minimum && (!fits ? buf[0] == '-' : v < f->minimum)) ||
-			(f->has_maximum && (!fits ? buf[0] != '-' : v > f->maximum)))
+		if ((f->has_minimum && (!fits ? canon[0] == '-' : v < f->minimum)) ||
+			(f->has_maximum && (!fits ? canon[0] != '-' : v > f->maximum)))
+		{
+			free(canon);
 			return fail(e, feature, "outside the feature's minimum and maximum", value, len);
-		src = buf;
-		n = strlen(buf);
+		}
+		/* str(int(value)): the canonical text is what gets tokenized */
+		*out = canon;
+		*outlen = strlen(canon);
+		return 0;
 	}
 	else if (f->format == FMT_DATE)
 	{
@@ -226,13 +232,12 @@ numeric_tokens(const EncFeature *f, const char *value, size_t len, EncTokens *t)
 				scale = 1;
 	int			fits,
 				rc;
-	char		tok[32],
-				text[128];
+	char		tok[32];
 
 	for (int i = 0; i < f->fractional_precision; i++)
 		scale *= 10;
 	/* int() first, so that no precision is lost; then float() */
-	if ((rc = enc_py_int(value, len, text, sizeof(text), &v, &fits)) == 0 && !fits)
+	if ((rc = enc_py_int(value, len, NULL, &v, &fits)) == 0 && !fits)
 		return -1;				/* Python's exact big integer: beyond 64 bits */
 	if (rc != 0)
 	{
