@@ -129,6 +129,8 @@ check-encode: all
 	python3 scripts/test_encode.py build/pprl_san $(SHARED_DATA)
 	python3 scripts/test_encode.py build/pprl $(SHARED_DATA)
 	python3 scripts/test_dates.py build/date_driver
+	build/peers/bin/python scripts/gen-master-schemas.py --check build/peers/bin/python
+	build/peers/bin/python scripts/gen-unicode-tables.py --check
 	python3 scripts/test_encode_diff.py build/pprl_san
 
 # The Helm chart without a cluster: render (helm, or helm/tools/render),

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Write core/src/encode/enc_master.c: clkhash's master linkage schemas.
 
-usage: gen-master-schemas.py [PYTHON_WITH_CLKHASH]
+usage: gen-master-schemas.py [--check] [PYTHON_WITH_CLKHASH]
+
+--check compares the committed file with what would be generated (make check-encode).
 
 The encoder validates every linkage schema against the master schema of its
 version exactly as clkhash does (enc_jsonschema.c).  This copies clkhash's
 own files (clkhash/schemas/v1.json, v2.json, v3.json of the pinned clkhash,
 Apache License 2.0, Copyright Data61/CSIRO) into C string constants.  Run it
-again when the pinned clkhash changes; scripts/test_encode_diff.py then
-checks the copy against the installed one.
+again when the pinned clkhash changes; make check-encode checks the copy
+against the installed one (--check).
 """
 import json
 import os
@@ -17,7 +19,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "core", "src", "encode", "enc_master.c")
-py = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build", "peers", "bin", "python")
+args = [a for a in sys.argv[1:] if a != "--check"]
+py = args[0] if args else os.path.join(HERE, "..", "build", "peers", "bin", "python")
 info = json.loads(subprocess.check_output([py, "-c", (
     "import clkhash, json, pkgutil, importlib.metadata as m; "
     "print(json.dumps({'version': m.version('clkhash'), "
@@ -35,7 +38,9 @@ drafts = []
 for text in info["schemas"]:
     d = json.loads(text)["$schema"]
     drafts.append(4 if "draft-04" in d else 7)
-with open(OUT, "w") as f:
+import io
+f = io.StringIO()
+if True:
     f.write("""/*
  * enc_master.c
  *	  clkhash's master linkage schemas (clkhash %s, clkhash/schemas/v1.json,
@@ -61,4 +66,14 @@ enc_master_schema(int version, int *draft)
 	return texts[version - 1];
 }
 """ % ", ".join(str(d) for d in drafts))
+text = f.getvalue()
+if "--check" in sys.argv:
+    # make check-encode: the committed file must be what this generates
+    same = os.path.exists(OUT) and open(OUT).read() == text
+    print("%s: %s" % (os.path.relpath(OUT), "as generated" if same else "DIFFERS from what %s generates: run it" %
+                      os.path.basename(__file__)))
+    print("generated: %d passed, %d failed" % ((1, 0) if same else (0, 1)))
+    sys.exit(0 if same else 1)
+with open(OUT, "w") as out:
+    out.write(text)
 print("wrote", os.path.relpath(OUT), "from clkhash", info["version"])

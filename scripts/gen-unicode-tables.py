@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Write core/src/encode/enc_unicode.c: the Unicode facts clkhash's Python uses.
 
-usage: gen-unicode-tables.py
+usage: gen-unicode-tables.py [--check]
+
+--check compares the committed file with what would be generated (make check-encode).
 
 clkhash runs on CPython, whose str methods decide what the encoder must
 accept: int() and float() read any Unicode decimal digit and strip any
@@ -12,8 +14,8 @@ sorted tables:
   - the zero of every run of ten decimal digits (category Nd);
   - the whitespace int() and float() strip (str.isspace() but U+001C..U+001F);
   - the code points c with c.upper() != c, and with c.lower() != c.
-Run it with the Python the peers' virtual environment uses; the differential
-test (scripts/test_encode_diff.py) then checks the encoder against it.
+Run it with the Python the peers' virtual environment uses; make check-encode
+checks the committed file against it (--check) and the encoder against clkhash.
 """
 import os
 import sys
@@ -64,7 +66,9 @@ def table(name, rows, per_line=6):
     return "static const %s %s[] = {\n%s\n};\n" % (kind, name, "\n".join(lines))
 
 
-with open(OUT, "w") as f:
+import io
+f = io.StringIO()
+if True:
     f.write("""/*
  * enc_unicode.c
  *	  Unicode facts as CPython %s (Unicode %s) has them, for reading values
@@ -85,7 +89,7 @@ typedef struct EncRange
 				last;
 } EncRange;
 
-""" % (sys.version.split()[0], unicodedata.unidata_version))
+""" % ("%d.%d" % sys.version_info[:2], unicodedata.unidata_version))
     f.write(table("digit_zeros", zeros) + "\n")
     f.write(table("spaces", spaces) + "\n")
     f.write(table("upper_changes", upper) + "\n")
@@ -152,5 +156,15 @@ enc_unicode_case_changes(uint32_t cp, int upper)
 		in_ranges(lower_changes, sizeof(lower_changes) / sizeof(lower_changes[0]), cp);
 }
 """)
+text = f.getvalue()
+if "--check" in sys.argv:
+    # make check-encode: the committed file must be what this generates
+    same = os.path.exists(OUT) and open(OUT).read() == text
+    print("%s: %s" % (os.path.relpath(OUT), "as generated" if same else "DIFFERS from what %s generates: run it" %
+                      os.path.basename(__file__)))
+    print("generated: %d passed, %d failed" % ((1, 0) if same else (0, 1)))
+    sys.exit(0 if same else 1)
+with open(OUT, "w") as out:
+    out.write(text)
 print("wrote", os.path.relpath(OUT), "from Unicode", unicodedata.unidata_version, ":",
       len(zeros), "digit runs,", len(spaces), "spaces,", len(upper), "+", len(lower), "case ranges")

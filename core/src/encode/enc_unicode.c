@@ -1,6 +1,6 @@
 /*
  * enc_unicode.c
- *	  Unicode facts as CPython 3.11.7 (Unicode 14.0.0) has them, for reading values
+ *	  Unicode facts as CPython 3.11 (Unicode 14.0.0) has them, for reading values
  *	  as clkhash's Python does: decimal digits (int() and float() read any
  *	  of them), the whitespace int() and float() strip around a number,
  *	  and the code points that str.upper() / str.lower() change (a
