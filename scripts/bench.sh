@@ -19,8 +19,9 @@
 #   8. core/bench/prune_stats.c: how much exact bounds beyond the popcount
 #      bound (segment popcounts, prefixes, union signatures) would prune on
 #      real CLKs (FEBRL4 A x B), the measurement behind the index's design.
-#   6. scripts/bench-encode.sh: CLK encoding with `pprl encode` on 200,000
-#      FEBRL-like records, 1 and 2 threads, beside clkhash's published rate.
+#   6. scripts/bench-encode.sh: CLK encoding on 100,000 FEBRL-like records,
+#      clkhash 0.18.3 (the peers' venv, set up first by scripts/setup-peers.sh)
+#      and `pprl encode` on 1 and 2 threads, in the same run, same CLKs checked.
 #   9. scripts/bench-http.sh: the REST server's requests/s and latency on
 #      /healthz and /api/v1/status, and upload MB/s, quiet and under 1,000
 #      slowloris connections, side by side.
@@ -73,6 +74,7 @@ scripts/bench-scale.sh
 
 echo
 echo "== CLK encoding (scripts/bench-encode.sh) =="
+scripts/setup-peers.sh
 scripts/bench-encode.sh
 
 echo
