@@ -23,9 +23,9 @@
 #include "enc_impl.h"
 
 #define PAT_MAX_LEN 4096		/* bytes of a pattern */
-#define PAT_MATCH_LIMIT 1000000 /* backtracking steps per value */
-#define PAT_DEPTH_LIMIT 10000
-#define PAT_HEAP_LIMIT 20000	/* KiB */
+#define PAT_MATCH_LIMIT 10000000	/* backtracking steps per value */
+#define PAT_DEPTH_LIMIT 1000000	/* nested backtracking points */
+#define PAT_HEAP_LIMIT 65536	/* KiB of backtracking frames */
 
 /* A growing output buffer for the translated pattern. */
 typedef struct PatOut
@@ -260,8 +260,10 @@ enc_pattern_compile(const char *py, char *err, size_t errlen)
 		return free(o.buf), NULL;
 	if (!(p = calloc(1, sizeof(*p))))
 		return free(o.buf), NULL;
+	/* anchored at both ends when compiled, so that the JIT can take the match */
 	p->code = pcre2_compile((PCRE2_SPTR) (o.buf ? o.buf : ""), PCRE2_ZERO_TERMINATED,
-							PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C, &ec, &eo, NULL);
+							PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C | PCRE2_ANCHORED | PCRE2_ENDANCHORED,
+							&ec, &eo, NULL);
 	free(o.buf);
 	if (!p->code)
 	{
@@ -274,6 +276,7 @@ enc_pattern_compile(const char *py, char *err, size_t errlen)
 	}
 	if (!(p->mctx = pcre2_match_context_create(NULL)))
 		return enc_pattern_free(p), NULL;
+	(void) pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE);	/* without it, the interpreter */
 	pcre2_set_match_limit(p->mctx, PAT_MATCH_LIMIT);
 	pcre2_set_depth_limit(p->mctx, PAT_DEPTH_LIMIT);
 	pcre2_set_heap_limit(p->mctx, PAT_HEAP_LIMIT);
@@ -290,7 +293,10 @@ enc_pattern_match(const void *pattern, const char *s, size_t len)
 
 	if (!md)
 		return -1;
-	rc = pcre2_match(p->code, (PCRE2_SPTR) s, len, 0, PCRE2_ANCHORED | PCRE2_ENDANCHORED, md, p->mctx);
+	rc = pcre2_match(p->code, (PCRE2_SPTR) s, len, 0, PCRE2_NO_UTF_CHECK, md, p->mctx);
+	/* the JIT's small stack is not a verdict: the interpreter, under the same limits, decides */
+	if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+		rc = pcre2_match(p->code, (PCRE2_SPTR) s, len, 0, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md, p->mctx);
 	pcre2_match_data_free(md);
 	return rc >= 0 ? 1 : rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }
