@@ -595,7 +595,8 @@ compile_pattern(EncDateFormat *f, Pat *p)
 		return -1;
 	pcre2_set_max_pattern_length(cctx, MAX_PATTERN);
 	pcre2_set_parens_nest_limit(cctx, 16);
-	f->code = pcre2_compile((PCRE2_SPTR) p->s, p->len,
+	/* an empty format is an empty pattern (p->s is NULL then): it matches only the empty value */
+	f->code = pcre2_compile((PCRE2_SPTR) (p->s ? p->s : ""), p->len,
 							PCRE2_UTF | PCRE2_UCP | PCRE2_ANCHORED | PCRE2_NEVER_BACKSLASH_C,
 							&errcode, &erroff, cctx);
 	pcre2_compile_context_free(cctx);
