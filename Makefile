@@ -122,7 +122,8 @@ check-adversarial: all
 # The encoder and the pprl command line: clkhash's known answers, bad input,
 # constant memory; under ASan/UBSan, then the optimised build; dates against
 # CPython's strptime; then every CLK and refusal against clkhash itself (the
-# peers' venv, scripts/setup-peers.sh; ENCODE_DIFF_CASES=N for more cases).
+# peers' venv, scripts/setup-peers.sh; ENCODE_DIFF_CASES=N for more cases),
+# on the command line and through pprl_encode() in a C and a C.UTF-8 database.
 check-encode: all
 	$(MAKE) -C cli san
 	$(MAKE) -C core date-driver
@@ -132,6 +133,7 @@ check-encode: all
 	build/peers/bin/python scripts/gen-master-schemas.py --check build/peers/bin/python
 	build/peers/bin/python scripts/gen-unicode-tables.py --check
 	python3 scripts/test_encode_diff.py build/pprl_san
+	python3 scripts/test_encode_sql.py
 
 # The Helm chart without a cluster: render (helm, or helm/tools/render),
 # yamllint, Kubernetes schemas, golden renders, required values.
