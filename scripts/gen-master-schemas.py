@@ -12,10 +12,14 @@ Apache License 2.0, Copyright Data61/CSIRO) into C string constants.  Run it
 again when the pinned clkhash changes; make check-encode checks the copy
 against the installed one (--check).
 """
+import io
 import json
 import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_common import write_or_check  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "core", "src", "encode", "enc_master.c")
@@ -38,10 +42,8 @@ drafts = []
 for text in info["schemas"]:
     d = json.loads(text)["$schema"]
     drafts.append(4 if "draft-04" in d else 7)
-import io
 f = io.StringIO()
-if True:
-    f.write("""/*
+f.write("""/*
  * enc_master.c
  *	  clkhash's master linkage schemas (clkhash %s, clkhash/schemas/v1.json,
  *	  v2.json, v3.json; Apache License 2.0, Copyright Data61/CSIRO), which
@@ -51,9 +53,9 @@ if True:
 #include "enc_impl.h"
 
 """ % info["version"])
-    for v, text in enumerate(info["schemas"], 1):
-        f.write("static const char master_v%d[] =\n%s;\n\n" % (v, c_string(text)))
-    f.write("""/* The master schema of a version (1, 2, 3) and its JSON Schema draft; NULL if none. */
+for v, text in enumerate(info["schemas"], 1):
+    f.write("static const char master_v%d[] =\n%s;\n\n" % (v, c_string(text)))
+f.write("""/* The master schema of a version (1, 2, 3) and its JSON Schema draft; NULL if none. */
 const char *
 enc_master_schema(int version, int *draft)
 {
@@ -66,14 +68,4 @@ enc_master_schema(int version, int *draft)
 	return texts[version - 1];
 }
 """ % ", ".join(str(d) for d in drafts))
-text = f.getvalue()
-if "--check" in sys.argv:
-    # make check-encode: the committed file must be what this generates
-    same = os.path.exists(OUT) and open(OUT).read() == text
-    print("%s: %s" % (os.path.relpath(OUT), "as generated" if same else "DIFFERS from what %s generates: run it" %
-                      os.path.basename(__file__)))
-    print("generated: %d passed, %d failed" % ((1, 0) if same else (0, 1)))
-    sys.exit(0 if same else 1)
-with open(OUT, "w") as out:
-    out.write(text)
-print("wrote", os.path.relpath(OUT), "from clkhash", info["version"])
+write_or_check(OUT, f.getvalue(), __file__, "clkhash " + info["version"])

@@ -17,9 +17,13 @@ sorted tables:
 Run it with the Python the peers' virtual environment uses; make check-encode
 checks the committed file against it (--check) and the encoder against clkhash.
 """
+import io
 import os
 import sys
 import unicodedata
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_common import write_or_check  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "core", "src", "encode", "enc_unicode.c")
@@ -66,10 +70,8 @@ def table(name, rows, per_line=6):
     return "static const %s %s[] = {\n%s\n};\n" % (kind, name, "\n".join(lines))
 
 
-import io
 f = io.StringIO()
-if True:
-    f.write("""/*
+f.write("""/*
  * enc_unicode.c
  *	  Unicode facts as CPython %s (Unicode %s) has them, for reading values
  *	  as clkhash's Python does: decimal digits (int() and float() read any
@@ -90,11 +92,11 @@ typedef struct EncRange
 } EncRange;
 
 """ % ("%d.%d" % sys.version_info[:2], unicodedata.unidata_version))
-    f.write(table("digit_zeros", zeros) + "\n")
-    f.write(table("spaces", spaces) + "\n")
-    f.write(table("upper_changes", upper) + "\n")
-    f.write(table("lower_changes", lower) + "\n")
-    f.write("""/* Whether cp is in a sorted table of ranges. */
+f.write(table("digit_zeros", zeros) + "\n")
+f.write(table("spaces", spaces) + "\n")
+f.write(table("upper_changes", upper) + "\n")
+f.write(table("lower_changes", lower) + "\n")
+f.write("""/* Whether cp is in a sorted table of ranges. */
 static int
 in_ranges(const EncRange *r, size_t n, uint32_t cp)
 {
@@ -156,15 +158,5 @@ enc_unicode_case_changes(uint32_t cp, int upper)
 		in_ranges(lower_changes, sizeof(lower_changes) / sizeof(lower_changes[0]), cp);
 }
 """)
-text = f.getvalue()
-if "--check" in sys.argv:
-    # make check-encode: the committed file must be what this generates
-    same = os.path.exists(OUT) and open(OUT).read() == text
-    print("%s: %s" % (os.path.relpath(OUT), "as generated" if same else "DIFFERS from what %s generates: run it" %
-                      os.path.basename(__file__)))
-    print("generated: %d passed, %d failed" % ((1, 0) if same else (0, 1)))
-    sys.exit(0 if same else 1)
-with open(OUT, "w") as out:
-    out.write(text)
-print("wrote", os.path.relpath(OUT), "from Unicode", unicodedata.unidata_version, ":",
-      len(zeros), "digit runs,", len(spaces), "spaces,", len(upper), "+", len(lower), "case ranges")
+write_or_check(OUT, f.getvalue(), __file__, "Unicode %s: %d digit runs, %d spaces, %d + %d case ranges" %
+               (unicodedata.unidata_version, len(zeros), len(spaces), len(upper), len(lower)))
