@@ -26,6 +26,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -150,6 +151,8 @@ def main():
     pgdir = tempfile.mkdtemp(prefix="pprl-encode-sql-pg.")
     skipped = {}
     counts = {"CLKs": 0, "schema refusals": 0, "record refusals": 0}
+    # a SIGTERM (make interrupted) still stops the cluster: the finally below runs
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print("%s: seed %s, %d cases, databases %s" % (SUITE, seed, ncases, ", ".join(l for l, _ in DATABASES)),
           flush=True)
     try:
