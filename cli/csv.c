@@ -4,7 +4,7 @@
  *	  Python's csv module on a text-mode file, so every line ending (CRLF,
  *	  CR, LF), inside quotes too, is a LF; a blank line is a record of no
  *	  fields; a field of more than 131,072 characters is an error (the csv
- *	  module's field_size_limit).  A record is bounded by max_record bytes,
+ *	  module's field_size_limit), and so is a byte that is not UTF-8.  A record is bounded by max_record bytes,
  *	  so a malformed file cannot eat memory; an unclosed quote runs to the
  *	  end of the file, as in Python; errors name the line the record
  *	  started on.
@@ -60,6 +60,36 @@ put(CsvReader *r, size_t *n, int c)
 	}
 	r->buf[(*n)++] = (char) c;
 	return 0;
+}
+
+/*
+ * Whether len bytes are UTF-8 as Python's strict decoder takes it: no
+ * overlong forms, no surrogates, nothing past U+10FFFF.
+ */
+static int
+utf8_valid(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;)
+	{
+		unsigned char c = s[i];
+		size_t		w = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		unsigned long cp;
+
+		if (w == 0 || i + w > len)
+			return 0;
+		cp = w == 1 ? c : w == 2 ? c & 0x1Fu : w == 3 ? c & 0x0Fu : c & 0x07u;
+		for (size_t j = 1; j < w; j++)
+		{
+			if ((s[i + j] >> 6) != 2)
+				return 0;
+			cp = cp << 6 | (s[i + j] & 0x3Fu);
+		}
+		if ((w == 2 && cp < 0x80) || (w == 3 && cp < 0x800) || (w == 4 && cp < 0x10000) ||
+			(cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+			return 0;
+		i += w;
+	}
+	return 1;
 }
 
 /* End the current field at byte n. */
@@ -171,6 +201,13 @@ csv_next(CsvReader *r, CsvRecord *rec, char *err, size_t errlen)
 	}
 	if (any && end_field(r, rec, start, &n) != 0)
 		goto too_long;
+	/* clkhash reads the file as UTF-8 text: a bad byte anywhere, in any column, stops it */
+	if (n > 0 && !utf8_valid((const unsigned char *) r->buf, n))
+	{
+		snprintf(err, errlen, "line %ld: not valid UTF-8 (the file must be UTF-8 text, as clkhash reads it)",
+				 rec->line);
+		return -1;
+	}
 	rec->text = r->buf;
 	rec->off = r->off;
 	rec->len = r->len;

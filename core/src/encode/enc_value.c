@@ -91,6 +91,9 @@ enc_prepare(const EncFeature *f, const char *value, size_t len, char **out, size
 	{
 		src = f->replace_with;
 		n = strlen(f->replace_with);
+		/* not validated, but hashed: clkhash's str.encode('ascii') fails on it */
+		if (f->encoding == ENCODING_ASCII && code_points(src, n, NULL) != (long) n)
+			return fail(e, feature, "the missing value's replacement cannot be encoded in ascii", src, n);
 	}
 	else if ((chars = code_points(value, len, NULL)) < 0)
 		return fail(e, feature, "not valid UTF-8", value, len);
