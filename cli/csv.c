@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "csv.h"
+#include "pprl/encode.h"
 
 #define CSV_FIELD_LIMIT 131072	/* characters: Python's csv.field_size_limit() */
 
@@ -60,36 +61,6 @@ put(CsvReader *r, size_t *n, int c)
 	}
 	r->buf[(*n)++] = (char) c;
 	return 0;
-}
-
-/*
- * Whether len bytes are UTF-8 as Python's strict decoder takes it: no
- * overlong forms, no surrogates, nothing past U+10FFFF.
- */
-static int
-utf8_valid(const unsigned char *s, size_t len)
-{
-	for (size_t i = 0; i < len;)
-	{
-		unsigned char c = s[i];
-		size_t		w = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		unsigned long cp;
-
-		if (w == 0 || i + w > len)
-			return 0;
-		cp = w == 1 ? c : w == 2 ? c & 0x1Fu : w == 3 ? c & 0x0Fu : c & 0x07u;
-		for (size_t j = 1; j < w; j++)
-		{
-			if ((s[i + j] >> 6) != 2)
-				return 0;
-			cp = cp << 6 | (s[i + j] & 0x3Fu);
-		}
-		if ((w == 2 && cp < 0x80) || (w == 3 && cp < 0x800) || (w == 4 && cp < 0x10000) ||
-			(cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-			return 0;
-		i += w;
-	}
-	return 1;
 }
 
 /* End the current field at byte n. */
@@ -202,7 +173,7 @@ csv_next(CsvReader *r, CsvRecord *rec, char *err, size_t errlen)
 	if (any && end_field(r, rec, start, &n) != 0)
 		goto too_long;
 	/* clkhash reads the file as UTF-8 text: a bad byte anywhere, in any column, stops it */
-	if (n > 0 && !utf8_valid((const unsigned char *) r->buf, n))
+	if (n > 0 && !enc_utf8_valid(r->buf, n))
 	{
 		snprintf(err, errlen, "line %ld: not valid UTF-8 (the file must be UTF-8 text, as clkhash reads it)",
 				 rec->line);

@@ -31,6 +31,9 @@ extern const char *enc_schema_identifier(const EncSchema *s, int feature);
 extern int	enc_schema_ignored(const EncSchema *s, int feature);
 extern int	enc_schema_bytes(const EncSchema *s);
 
+/* Whether len bytes are UTF-8 as Python's strict decoder takes them (what clkhash can read). */
+extern int	enc_utf8_valid(const char *s, size_t len);
+
 extern int	enc_validate(const EncSchema *s, int feature, const char *value, size_t len, EncError *e);
 extern int	enc_record(const EncSchema *s, const char *const *values, const size_t *lens,
 					   uint8_t *out, EncCache *cache, EncError *e);

@@ -32,6 +32,17 @@ typedef struct JsCtx
 
 static int	js_check(JsCtx *c, json_t *schema, json_t *doc, char *path, size_t plen, int depth);
 
+/* How many components a location "a/b/0" has (0 for the top level). */
+static int
+js_path_depth(const char *path)
+{
+	int			n = path[0] != '\0';
+
+	for (const char *q = path; *q; q++)
+		n += *q == '/';
+	return n;
+}
+
 /*
  * Keep "path: reason" as the error when it is deeper in the document than
  * the one kept (the most specific); extra ranks a missing or extra key one
@@ -40,10 +51,8 @@ static int	js_check(JsCtx *c, json_t *schema, json_t *doc, char *path, size_t pl
 static int
 js_fail(JsCtx *c, const char *path, int extra, const char *reason, const char *arg)
 {
-	int			depth = extra + (path[0] != '\0');
+	int			depth = extra + js_path_depth(path);
 
-	for (const char *q = path; *q; q++)
-		depth += *q == '/';
 	if (depth > c->err_depth)
 	{
 		snprintf(c->err, c->errlen, "%s: %s%s", path[0] ? path : "(top level)", reason, arg);
@@ -284,10 +293,8 @@ js_check_one_of(JsCtx *c, json_t *one, json_t *doc, char *path, size_t plen, int
 	}
 	/* several got as far: none is the answer here, ranked as deep as they got */
 	{
-		int			here = path[0] != '\0';
+		int			here = js_path_depth(path);
 
-		for (const char *q = path; *q; q++)
-			here += *q == '/';
 		return js_fail(c, path, best_depth > here ? best_depth - here : 0, "matches none of the allowed forms", "");
 	}
 }

@@ -44,6 +44,20 @@ enc_utf8_decode(const char *s, size_t len, uint32_t *cp)
 	return w;
 }
 
+/* Whether len bytes are UTF-8 as Python's strict decoder takes them. */
+int
+enc_utf8_valid(const char *s, size_t len)
+{
+	for (size_t i = 0, w; i < len; i += w)
+	{
+		uint32_t	cp;
+
+		if ((w = enc_utf8_decode(s + i, len - i, &cp)) == 0)
+			return 0;
+	}
+	return 1;
+}
+
 /*
  * The value as ASCII with whitespace as ' ' and digits as '0'-'9', then
  * stripped of spaces at both ends: out gets it NUL-ended.  -1 when a
