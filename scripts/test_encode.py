@@ -135,6 +135,20 @@ def bad(lines, *extra):
 
 
 good = "1,ann,1990-01-02,F,30,AB1"
+# an ascii feature whose missing-value replacement is not ASCII: clkhash fails encoding it
+asc = write("ascii.json", json.dumps({"version": 3, "clkConfig": {"l": 64, "kdf": {"type": "HKDF"}}, "features": [
+    {"identifier": "x", "format": {"type": "string", "encoding": "ascii"},
+     "hashing": {"comparison": {"type": "ngram", "n": 2}, "strategy": {"bitsPerToken": 10},
+                 "missingValue": {"sentinel": "?", "replaceWith": "\u00e9"}}}]}))
+rc, o, e = pprl("encode", "--schema", asc, "--secret-file", secret, write("ascii.csv", "x\nab\n?\n"))
+check("ascii feature, non-ASCII replacement of the missing value: refused at line 3",
+      rc == 1 and "line 3" in e and "ascii" in e, e)
+# a byte that is not UTF-8, even in a column no feature reads: clkhash cannot read the file
+raw = os.path.join(tmp, "latin1.csv")
+with open(raw, "wb") as f:
+    f.write(("id,name,dob,sex,age,code\n" + good + "\n").encode() + b"2,b\xe9b,1990-01-02,M,30,AB2\n")
+rc, o, e = pprl("encode", "--schema", sp, "--secret-file", secret, raw)
+check("a byte that is not UTF-8: refused, names line 3", rc == 1 and "line 3" in e and "UTF-8" in e, e)
 rc, o, e = bad([good, "2,bob,1990-01-02,M,30", good])
 check("wrong column count: stops, names line 3", rc == 1 and "line 3" in e and "5 columns" in e)
 rc, o, e = bad([good, "2,bob,1990-01-02,M,300,AB2", good])
